@@ -1,0 +1,104 @@
+//! Every limit and timeout, named with its unit and defined once, and the command line that
+//! sets the ones an operator may change.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// The largest request head (request line and header fields); beyond it, 414 or 431.
+pub const MAX_HEAD_BYTES: usize = 8 * 1024;
+/// A connection's input buffer: one maximal head plus room for pipelined requests behind it.
+pub const INPUT_BUFFER_BYTES: usize = 16 * 1024;
+/// Responses are batched into one write until this much is waiting.
+pub const OUTPUT_FLUSH_BYTES: usize = 64 * 1024;
+/// Bytes one connection may send per resume before it yields to the others.
+pub const SEND_BUDGET_BYTES: usize = 1024 * 1024;
+/// Requests one connection may parse per resume before it yields to the others.
+pub const REQUESTS_PER_RESUME: usize = 64;
+/// Connections accepted per resume of the listener before it yields to the connections.
+pub const ACCEPTS_PER_RESUME: usize = 64;
+/// The listen(2) backlog; the kernel caps it at net.core.somaxconn.
+pub const LISTEN_BACKLOG: i32 = 4096;
+/// How long the listener waits before accepting again after running out of fds or memory.
+pub const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(100);
+/// How long a closing connection keeps reading what the client still sends, so the kernel
+/// does not answer those bytes with a reset that could destroy our last response in flight.
+pub const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "tinyhttpd",
+    version,
+    about = "A single-threaded HTTP/1.1 static file server on a hand-written epoll loop"
+)]
+pub struct Config {
+    /// TCP port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+
+    /// Address to bind: IPv4 or IPv6 literal (0.0.0.0, ::, ::1, ...).
+    #[arg(long, default_value = "0.0.0.0")]
+    pub bind: IpAddr,
+
+    /// Directory to serve.
+    #[arg(long, default_value = "static")]
+    pub root: PathBuf,
+
+    /// File served for a directory request ending in `/`.
+    #[arg(long, default_value = "index.html", value_name = "NAME", value_parser = parse_index_name)]
+    pub index: String,
+
+    /// Serve files and directories whose names start with a dot.
+    #[arg(long)]
+    pub serve_hidden: bool,
+
+    /// Largest request body read (and discarded) to keep a connection open; larger gets 413.
+    #[arg(long, default_value_t = 1024 * 1024, value_name = "BYTES")]
+    pub max_body_bytes: u64,
+
+    /// Seconds allowed to receive a whole request head (408 after).
+    #[arg(long, default_value_t = 10, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub head_timeout: u64,
+
+    /// Seconds allowed between reads of a request body.
+    #[arg(long, default_value_t = 10, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_timeout: u64,
+
+    /// Seconds an idle keep-alive connection is kept open.
+    #[arg(long, default_value_t = 60, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub keepalive_timeout: u64,
+
+    /// Seconds a client may go without accepting any of a response before it is dropped.
+    #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub send_timeout: u64,
+}
+
+/// The timeouts a connection applies, from the command line.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    pub head: Duration,
+    pub body: Duration,
+    pub keepalive: Duration,
+    pub send: Duration,
+}
+
+impl Config {
+    pub fn timeouts(&self) -> Timeouts {
+        Timeouts {
+            head: Duration::from_secs(self.head_timeout),
+            body: Duration::from_secs(self.body_timeout),
+            keepalive: Duration::from_secs(self.keepalive_timeout),
+            send: Duration::from_secs(self.send_timeout),
+        }
+    }
+}
+
+/// An index name is one plain file name: no separators, not `.` or `..`.
+fn parse_index_name(name: &str) -> Result<String, String> {
+    if name.is_empty() || name == "." || name == ".." || name.contains('/') || name.contains('\0') {
+        return Err("must be a plain file name such as index.html".to_string());
+    }
+    Ok(name.to_string())
+}

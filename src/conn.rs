@@ -1,0 +1,600 @@
+//! The connection task: one HTTP/1.1 connection as a resumable state machine.
+//!
+//! ```text
+//!                 +--------------------- next request -----------------------+
+//!                 v                                                          |
+//!  accept --> ReadHead --head complete--> respond ---------------------------+
+//!               |  |                         | file body, or output to flush
+//!               |  |                         v
+//!               |  +--output waiting-----> Send --then--> ReadHead | DiscardBody | (close)
+//!               |                            ^                        |
+//!               |                            +---output waiting-------+
+//!               |                                                     | body consumed
+//!               |                                                     +--> ReadHead
+//!               |                                      (close) --> Linger --EOF/deadline--> Done
+//!               +--EOF, error, idle deadline--> Done
+//! ```
+//!
+//! Each state holds only what it needs (`Send` owns the open file and its offsets) and its own
+//! deadline; `resume` runs states until one blocks on the socket (edge-triggered: the
+//! `can_read`/`can_write` flags are cleared only by `EAGAIN`), spends its budget, or finishes.
+//! Pipelined requests are all parsed from the buffer and their responses appended to one
+//! output buffer, which is written once.
+//!
+//! Framing rule: after any error the parser reports, the connection is closed once the error
+//! response is out, so bytes after a bad head can never be read as a request.
+
+use std::cell::RefCell;
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::rc::Rc;
+use std::time::Instant;
+
+use crate::buffer::InputBuffer;
+use crate::config::{
+    INPUT_BUFFER_BYTES, LINGER_TIMEOUT, MAX_HEAD_BYTES, OUTPUT_FLUSH_BYTES, REQUESTS_PER_RESUME,
+    SEND_BUDGET_BYTES, Timeouts,
+};
+use crate::event_loop::{Context, Step, Wake};
+use crate::files::Site;
+use crate::handler::{self, Reply};
+use crate::http::Status;
+use crate::http::chunked::ChunkedDecoder;
+use crate::http::date::DateCache;
+use crate::http::request::{self, Body, Method, Version};
+use crate::http::response::{self, Head, Persistence};
+use crate::sys::file::sendfile;
+use crate::sys::socket;
+
+/// What every connection shares: the site, the limits, the cached Date.
+pub struct Shared {
+    pub site: Site,
+    pub timeouts: Timeouts,
+    pub max_body_bytes: u64,
+    pub date: RefCell<DateCache>,
+}
+
+pub struct Connection {
+    socket: OwnedFd,
+    shared: Rc<Shared>,
+    can_read: bool,
+    can_write: bool,
+    input: InputBuffer,
+    output: Vec<u8>,
+    output_sent: usize,
+    /// Scratch for the normalised request path, reused across requests.
+    path: Vec<u8>,
+    state: State,
+}
+
+enum State {
+    /// Waiting for a complete request head. `scanned` bytes of the buffer are known not to
+    /// end one. The deadline is the keep-alive timeout while the buffer is empty, then the
+    /// head timeout from the first byte of the head.
+    ReadHead { scanned: usize, deadline: Instant },
+    /// Reading and dropping a request body, so the next request starts where it should.
+    DiscardBody { body: BodyLeft, deadline: Instant },
+    /// Writing the output buffer, then the file body if any; then moving on to `then`.
+    Send {
+        file: Option<FileBody>,
+        then: Next,
+        deadline: Instant,
+    },
+    /// All responses are out and our side is shut down: read until the client closes.
+    Linger { deadline: Instant },
+    /// Finished; the loop drops the task and the socket closes.
+    Done,
+}
+
+/// Where `Send` goes when everything is written.
+enum Next {
+    ReadHead,
+    DiscardBody(BodyLeft),
+    Close,
+}
+
+enum BodyLeft {
+    Length(u64),
+    Chunked(ChunkedDecoder),
+}
+
+struct FileBody {
+    file: File,
+    offset: u64,
+    end: u64,
+}
+
+/// What one state step asks of the `resume` loop.
+enum Flow {
+    Continue,
+    Stop(Step),
+}
+
+/// The share of the loop one resume may use.
+struct Budget {
+    requests: usize,
+    send_bytes: usize,
+}
+
+impl Connection {
+    pub fn new(socket: OwnedFd, shared: Rc<Shared>, now: Instant) -> Connection {
+        let deadline = now + shared.timeouts.keepalive;
+        Connection {
+            socket,
+            shared,
+            can_read: false,
+            can_write: true,
+            input: InputBuffer::new(INPUT_BUFFER_BYTES),
+            output: Vec::new(),
+            output_sent: 0,
+            path: Vec::new(),
+            state: State::ReadHead {
+                scanned: 0,
+                deadline,
+            },
+        }
+    }
+
+    pub fn socket(&self) -> &OwnedFd {
+        &self.socket
+    }
+
+    pub fn resume<T>(&mut self, wake: Wake, cx: &mut Context<'_, T>) -> Step {
+        self.can_read |= wake.readable;
+        self.can_write |= wake.writable;
+        if wake.deadline && self.deadline().is_some_and(|d| d <= cx.now()) {
+            self.on_deadline(cx);
+        }
+        let mut budget = Budget {
+            requests: REQUESTS_PER_RESUME,
+            send_bytes: SEND_BUDGET_BYTES,
+        };
+        loop {
+            let state = std::mem::replace(&mut self.state, State::Done);
+            let (state, flow) = match state {
+                State::ReadHead { scanned, deadline } => {
+                    self.read_head(scanned, deadline, &mut budget, cx)
+                }
+                State::DiscardBody { body, deadline } => self.discard_body(body, deadline, cx),
+                State::Send {
+                    file,
+                    then,
+                    deadline,
+                } => self.send(file, then, deadline, &mut budget, cx),
+                State::Linger { deadline } => self.linger(deadline),
+                State::Done => (State::Done, Flow::Stop(Step::Done)),
+            };
+            self.state = state;
+            if let Flow::Stop(step) = flow {
+                if step == Step::Blocked {
+                    cx.set_deadline(self.deadline());
+                }
+                return step;
+            }
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        match &self.state {
+            State::ReadHead { deadline, .. }
+            | State::DiscardBody { deadline, .. }
+            | State::Send { deadline, .. }
+            | State::Linger { deadline } => Some(*deadline),
+            State::Done => None,
+        }
+    }
+
+    /// The current state's deadline has passed.
+    fn on_deadline<T>(&mut self, cx: &mut Context<'_, T>) {
+        self.state = match self.state {
+            // A head begun but not finished in time: tell the client (RFC 9110 §15.5.9).
+            State::ReadHead { .. } if !self.input.is_empty() => {
+                self.input.clear();
+                self.error_response(Status::RequestTimeout, cx)
+            }
+            _ => State::Done,
+        };
+    }
+
+    fn read_head<T>(
+        &mut self,
+        scanned: usize,
+        deadline: Instant,
+        budget: &mut Budget,
+        cx: &mut Context<'_, T>,
+    ) -> (State, Flow) {
+        if scanned == 0 {
+            self.skip_empty_lines();
+        }
+        match request::find_head_end(self.input.filled(), scanned, MAX_HEAD_BYTES) {
+            Ok(Some(head_len)) => {
+                if budget.requests == 0 {
+                    return (
+                        State::ReadHead { scanned, deadline },
+                        Flow::Stop(Step::Yield),
+                    );
+                }
+                budget.requests -= 1;
+                return (self.respond(head_len, cx), Flow::Continue);
+            }
+            Ok(None) => {}
+            Err(status) => return (self.error_response(status, cx), Flow::Continue),
+        }
+        let scanned = self.input.filled().len();
+        if !self.output.is_empty() {
+            // Answer what we have before waiting: the client may be waiting for it.
+            let state = State::Send {
+                file: None,
+                then: Next::ReadHead,
+                deadline: cx.now() + self.shared.timeouts.send,
+            };
+            return (state, Flow::Continue);
+        }
+        if !self.can_read || self.input.is_full() {
+            return (
+                State::ReadHead { scanned, deadline },
+                Flow::Stop(Step::Blocked),
+            );
+        }
+        let was_idle = self.input.is_empty();
+        match self.input.receive(self.socket.as_fd()) {
+            Ok(0) => (State::Done, Flow::Stop(Step::Done)),
+            Ok(_) => {
+                let deadline = if was_idle {
+                    cx.now() + self.shared.timeouts.head
+                } else {
+                    deadline
+                };
+                (State::ReadHead { scanned, deadline }, Flow::Continue)
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.can_read = false;
+                (
+                    State::ReadHead { scanned, deadline },
+                    Flow::Stop(Step::Blocked),
+                )
+            }
+            Err(_) => (State::Done, Flow::Stop(Step::Done)),
+        }
+    }
+
+    /// RFC 9112 §2.2: empty lines before a request line are ignored.
+    fn skip_empty_lines(&mut self) {
+        let mut skip = 0;
+        while self.input.filled()[skip..].starts_with(b"\r\n") {
+            skip += 2;
+        }
+        self.input.consume(skip);
+    }
+
+    /// Answers the complete head at the front of the input buffer and picks the next state.
+    fn respond<T>(&mut self, head_len: usize, cx: &mut Context<'_, T>) -> State {
+        let head = &self.input.filled()[..head_len];
+        let request = match request::parse(head, self.shared.max_body_bytes) {
+            Ok(request) => request,
+            Err(status) => return self.error_response(status, cx),
+        };
+        let reply = handler::respond(&self.shared.site, &request, &mut self.path);
+        let head_only = request.method == Method::Head;
+
+        // A client that sent `Expect: 100-continue` may be holding its body back; rather than
+        // invite a body we would only discard, answer and close (RFC 9110 §10.1.1).
+        let has_body = !matches!(request.body, Body::None);
+        let keep_alive = request.keep_alive && !(request.expect_continue && has_body);
+        let persistence = match (keep_alive, request.version) {
+            (false, _) => Persistence::Close,
+            (true, Version::Http10) => Persistence::KeepAlive10,
+            (true, Version::Http11) => Persistence::KeepAlive11,
+        };
+        let body = match request.body {
+            Body::None => None,
+            Body::Length(len) => Some(BodyLeft::Length(len)),
+            Body::Chunked(decoder) => Some(BodyLeft::Chunked(decoder)),
+        };
+        self.input.consume(head_len);
+
+        let file = self.write_reply(reply, persistence, head_only, cx);
+        let now = cx.now();
+        let next = match (keep_alive, body) {
+            (false, _) => Next::Close,
+            (true, Some(body)) => Next::DiscardBody(body),
+            (true, None) => Next::ReadHead,
+        };
+        match next {
+            Next::ReadHead if file.is_none() && self.output.len() < OUTPUT_FLUSH_BYTES => {
+                self.read_head_state(now)
+            }
+            Next::DiscardBody(body) if file.is_none() => State::DiscardBody {
+                body,
+                deadline: now + self.shared.timeouts.body,
+            },
+            then => State::Send {
+                file,
+                then,
+                deadline: now + self.shared.timeouts.send,
+            },
+        }
+    }
+
+    /// Appends the response head (and any generated body) to the output buffer; returns the
+    /// file body still to send. A response to HEAD has the same head and no body.
+    fn write_reply<T>(
+        &mut self,
+        reply: Reply,
+        persistence: Persistence,
+        head_only: bool,
+        cx: &mut Context<'_, T>,
+    ) -> Option<FileBody> {
+        let date = *self.shared.date.borrow_mut().get(cx.wall_clock());
+        let mut head = Head {
+            status: Status::Ok,
+            date: &date,
+            persistence,
+            content_length: 0,
+            content_type: None,
+            last_modified: None,
+            location: None,
+            allow: false,
+        };
+        match reply {
+            Reply::File(file) => {
+                head.content_length = file.len;
+                head.content_type = Some(file.content_type);
+                head.last_modified = file.modified;
+                head.write(&mut self.output);
+                (!head_only && file.len > 0).then_some(FileBody {
+                    file: file.file,
+                    offset: 0,
+                    end: file.len,
+                })
+            }
+            Reply::Redirect(location) => {
+                head.status = Status::MovedPermanently;
+                head.location = Some(&location);
+                write_status_page(&mut self.output, head, head_only);
+                None
+            }
+            Reply::Options => {
+                head.allow = true;
+                head.write(&mut self.output);
+                None
+            }
+            Reply::Error(status) => {
+                head.status = status;
+                head.allow = status == Status::MethodNotAllowed;
+                write_status_page(&mut self.output, head, head_only);
+                None
+            }
+        }
+    }
+
+    /// Queues an error response after which the connection closes.
+    fn error_response<T>(&mut self, status: Status, cx: &mut Context<'_, T>) -> State {
+        let date = *self.shared.date.borrow_mut().get(cx.wall_clock());
+        let head = Head {
+            status,
+            date: &date,
+            persistence: Persistence::Close,
+            content_length: 0,
+            content_type: None,
+            last_modified: None,
+            location: None,
+            allow: false,
+        };
+        write_status_page(&mut self.output, head, false);
+        State::Send {
+            file: None,
+            then: Next::Close,
+            deadline: cx.now() + self.shared.timeouts.send,
+        }
+    }
+
+    fn read_head_state(&self, now: Instant) -> State {
+        let timeout = if self.input.is_empty() {
+            self.shared.timeouts.keepalive
+        } else {
+            self.shared.timeouts.head
+        };
+        State::ReadHead {
+            scanned: 0,
+            deadline: now + timeout,
+        }
+    }
+
+    fn discard_body<T>(
+        &mut self,
+        mut body: BodyLeft,
+        deadline: Instant,
+        cx: &mut Context<'_, T>,
+    ) -> (State, Flow) {
+        if !self.input.is_empty() {
+            let buffered = self.input.filled();
+            let used = match &mut body {
+                BodyLeft::Length(left) => {
+                    let used =
+                        usize::try_from(*left).map_or(buffered.len(), |l| l.min(buffered.len()));
+                    *left -= used as u64;
+                    Ok(used)
+                }
+                BodyLeft::Chunked(decoder) => decoder.feed(buffered),
+            };
+            let Ok(used) = used else {
+                // The response is already queued; a malformed body ends the connection.
+                return self.close_after_output(cx);
+            };
+            self.input.consume(used);
+            let finished = match &body {
+                BodyLeft::Length(left) => *left == 0,
+                BodyLeft::Chunked(decoder) => decoder.is_done(),
+            };
+            if finished {
+                return (self.read_head_state(cx.now()), Flow::Continue);
+            }
+            return (State::DiscardBody { body, deadline }, Flow::Continue);
+        }
+        if !self.output.is_empty() {
+            let state = State::Send {
+                file: None,
+                then: Next::DiscardBody(body),
+                deadline: cx.now() + self.shared.timeouts.send,
+            };
+            return (state, Flow::Continue);
+        }
+        if !self.can_read {
+            return (
+                State::DiscardBody { body, deadline },
+                Flow::Stop(Step::Blocked),
+            );
+        }
+        match self.input.receive(self.socket.as_fd()) {
+            Ok(0) => (State::Done, Flow::Stop(Step::Done)),
+            Ok(_) => {
+                let deadline = cx.now() + self.shared.timeouts.body;
+                (State::DiscardBody { body, deadline }, Flow::Continue)
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.can_read = false;
+                (
+                    State::DiscardBody { body, deadline },
+                    Flow::Stop(Step::Blocked),
+                )
+            }
+            Err(_) => (State::Done, Flow::Stop(Step::Done)),
+        }
+    }
+
+    fn close_after_output<T>(&mut self, cx: &mut Context<'_, T>) -> (State, Flow) {
+        self.input.clear();
+        let state = State::Send {
+            file: None,
+            then: Next::Close,
+            deadline: cx.now() + self.shared.timeouts.send,
+        };
+        (state, Flow::Continue)
+    }
+
+    fn send<T>(
+        &mut self,
+        mut file: Option<FileBody>,
+        then: Next,
+        mut deadline: Instant,
+        budget: &mut Budget,
+        cx: &mut Context<'_, T>,
+    ) -> (State, Flow) {
+        let blocked = |file, then, deadline| {
+            (
+                State::Send {
+                    file,
+                    then,
+                    deadline,
+                },
+                Flow::Stop(Step::Blocked),
+            )
+        };
+        while self.output_sent < self.output.len() {
+            if !self.can_write {
+                return blocked(file, then, deadline);
+            }
+            let more = file.is_some();
+            match socket::send(self.socket.as_fd(), &self.output[self.output_sent..], more) {
+                Ok(n) => {
+                    self.output_sent += n;
+                    budget.send_bytes = budget.send_bytes.saturating_sub(n);
+                    deadline = cx.now() + self.shared.timeouts.send;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.can_write = false;
+                    return blocked(file, then, deadline);
+                }
+                Err(_) => return (State::Done, Flow::Stop(Step::Done)),
+            }
+        }
+        self.output.clear();
+        self.output_sent = 0;
+
+        if let Some(body) = &mut file {
+            while body.offset < body.end {
+                if budget.send_bytes == 0 {
+                    return (
+                        State::Send {
+                            file,
+                            then,
+                            deadline,
+                        },
+                        Flow::Stop(Step::Yield),
+                    );
+                }
+                if !self.can_write {
+                    return blocked(file, then, deadline);
+                }
+                let left = usize::try_from(body.end - body.offset).unwrap_or(usize::MAX);
+                let len = left.min(budget.send_bytes);
+                match sendfile(
+                    self.socket.as_fd(),
+                    body.file.as_fd(),
+                    &mut body.offset,
+                    len,
+                ) {
+                    // The file shrank under us: the promised length cannot be kept, so the
+                    // only honest end is to close.
+                    Ok(0) => return (State::Done, Flow::Stop(Step::Done)),
+                    Ok(n) => {
+                        budget.send_bytes = budget.send_bytes.saturating_sub(n);
+                        deadline = cx.now() + self.shared.timeouts.send;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.can_write = false;
+                        return blocked(file, then, deadline);
+                    }
+                    Err(_) => return (State::Done, Flow::Stop(Step::Done)),
+                }
+            }
+        }
+
+        let now = cx.now();
+        let state = match then {
+            Next::ReadHead => self.read_head_state(now),
+            Next::DiscardBody(body) => State::DiscardBody {
+                body,
+                deadline: now + self.shared.timeouts.body,
+            },
+            Next::Close => {
+                if socket::shutdown_write(self.socket.as_fd()).is_err() {
+                    return (State::Done, Flow::Stop(Step::Done));
+                }
+                self.input.clear();
+                State::Linger {
+                    deadline: now + LINGER_TIMEOUT,
+                }
+            }
+        };
+        (state, Flow::Continue)
+    }
+
+    fn linger(&mut self, deadline: Instant) -> (State, Flow) {
+        loop {
+            if !self.can_read {
+                return (State::Linger { deadline }, Flow::Stop(Step::Blocked));
+            }
+            self.input.clear();
+            match self.input.receive(self.socket.as_fd()) {
+                Ok(0) => return (State::Done, Flow::Stop(Step::Done)),
+                Ok(_) => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.can_read = false,
+                Err(_) => return (State::Done, Flow::Stop(Step::Done)),
+            }
+        }
+    }
+}
+
+/// Writes `head` with the small HTML page for its status as the body (or, for HEAD, its
+/// length only).
+fn write_status_page(out: &mut Vec<u8>, mut head: Head<'_>, head_only: bool) {
+    head.content_type = Some(response::HTML);
+    head.content_length = response::status_page_len(head.status);
+    head.write(out);
+    if !head_only {
+        response::write_status_page(out, head.status);
+    }
+}

@@ -1,0 +1,322 @@
+//! The event loop: one thread, one epoll instance, a table of tasks and a run queue.
+//!
+//! A *task* is a resumable state machine (`Task::resume`). It runs until an operation would
+//! block, records where it stopped, and returns to the loop. Each turn of the loop:
+//!
+//! ```text
+//!   timeout = 0 if the run queue is non-empty
+//!           | time to the nearest deadline (rounded up to 1 ms)
+//!           | infinite when nothing is pending
+//!   epoll_wait(timeout)            -- the only place the thread sleeps
+//!   now = clock()                  -- read once per turn
+//!   for each ready fd:     add its readiness to the task's wake bits, queue it (once)
+//!   for each due deadline: add the timer bit, queue the task (once)
+//!   run the tasks that were queued when this step began, head first:
+//!       Blocked -> waits for its next event or deadline
+//!       Yield   -> back to the tail: it spent its budget, others go first
+//!       Done    -> removed, its fd closed, its deadline cancelled
+//! ```
+//!
+//! Invariant: a task is in the run queue at most once (`Entry::queued`), and a token names one
+//! task for ever: slots are reused with a new generation, so an event for a closed connection
+//! can never wake the connection that took its slot.
+
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::RawFd;
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::sys::epoll::{Epoll, Events, Interest, Readiness};
+use crate::timer::Timers;
+
+/// How many epoll events one wait can return; more ready fds are reported next turn.
+const EVENTS_PER_WAIT: usize = 1024;
+
+/// Why a task is being resumed: readiness reported since its last run, or its deadline.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Wake {
+    pub readable: bool,
+    pub writable: bool,
+    pub deadline: bool,
+}
+
+impl Wake {
+    fn add_readiness(&mut self, readiness: Readiness) {
+        self.readable |= readiness.readable;
+        self.writable |= readiness.writable;
+    }
+}
+
+/// What a task tells the loop when it stops running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// An operation would block; resume me when my fd or my deadline says so.
+    Blocked,
+    /// I can go on but have used my share of this turn; queue me behind the others.
+    Yield,
+    /// Finished: drop me, which closes my fd.
+    Done,
+}
+
+/// A resumable unit of work driven by the loop.
+pub trait Task: Sized {
+    /// The fd to register, edge-triggered, when the task is spawned, and what it waits for.
+    fn source(&self) -> Option<(RawFd, Interest)>;
+
+    /// Runs from where the task last stopped until it blocks, yields or finishes.
+    fn resume(&mut self, wake: Wake, cx: &mut Context<'_, Self>) -> Step;
+}
+
+/// What a running task may ask of the loop.
+pub struct Context<'a, T> {
+    now: Instant,
+    wall_clock: SystemTime,
+    deadline: Option<Instant>,
+    spawned: &'a mut Vec<T>,
+}
+
+impl<T> Context<'_, T> {
+    /// The loop's clock, read once per turn.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// Wall-clock time, read at the same moment as `now`.
+    pub fn wall_clock(&self) -> SystemTime {
+        self.wall_clock
+    }
+
+    /// Sets (or with `None` cancels) the one deadline at which this task is resumed with
+    /// `Wake::deadline`, if nothing else resumes it first. It replaces any earlier deadline.
+    pub fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.deadline = deadline;
+    }
+
+    /// Adds a new task to the loop; it is registered when the current task stops running.
+    pub fn spawn(&mut self, task: T) {
+        self.spawned.push(task);
+    }
+}
+
+struct Entry<T> {
+    task: T,
+    wake: Wake,
+    queued: bool,
+    deadline: Option<Instant>,
+}
+
+struct Slot<T> {
+    generation: u32,
+    entry: Option<Entry<T>>,
+}
+
+/// A slot index and the generation of its occupant, packed into epoll's 64-bit user data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Token {
+    index: u32,
+    generation: u32,
+}
+
+impl Token {
+    fn to_u64(self) -> u64 {
+        (u64::from(self.generation) << 32) | u64::from(self.index)
+    }
+
+    fn from_u64(raw: u64) -> Token {
+        Token {
+            index: raw as u32,
+            generation: (raw >> 32) as u32,
+        }
+    }
+}
+
+pub struct EventLoop<T: Task> {
+    epoll: Epoll,
+    events: Events,
+    slots: Vec<Slot<T>>,
+    free_slots: Vec<u32>,
+    live_tasks: usize,
+    run_queue: VecDeque<Token>,
+    timers: Timers,
+    spawned: Vec<T>,
+}
+
+impl<T: Task> EventLoop<T> {
+    pub fn new() -> io::Result<EventLoop<T>> {
+        Ok(EventLoop {
+            epoll: Epoll::new()?,
+            events: Events::with_capacity(EVENTS_PER_WAIT),
+            slots: Vec::new(),
+            free_slots: Vec::new(),
+            live_tasks: 0,
+            run_queue: VecDeque::new(),
+            timers: Timers::default(),
+            spawned: Vec::new(),
+        })
+    }
+
+    /// Adds a task and registers its fd.
+    pub fn spawn(&mut self, task: T) -> io::Result<()> {
+        let source = task.source();
+        let token = self.insert(task);
+        if let Some((fd, interest)) = source
+            && let Err(e) = self.epoll.add(fd, token.to_u64(), interest)
+        {
+            self.remove(token);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Turns the loop until no task is left. Only a failing epoll ends it early.
+    pub fn run(&mut self) -> io::Result<()> {
+        while self.live_tasks > 0 {
+            self.turn()?;
+        }
+        Ok(())
+    }
+
+    fn turn(&mut self) -> io::Result<()> {
+        let timeout = self.timeout(Instant::now());
+        self.epoll.wait(&mut self.events, timeout)?;
+        let now = Instant::now();
+        let wall_clock = SystemTime::now();
+
+        // The buffer is lent out while the tasks it names are woken, then put back for reuse.
+        let events = std::mem::take(&mut self.events);
+        for (raw, readiness) in events.iter() {
+            self.wake(Token::from_u64(raw), |wake| wake.add_readiness(readiness));
+        }
+        self.events = events;
+        while let Some(raw) = self.timers.pop_expired(now) {
+            let token = Token::from_u64(raw);
+            if let Some(entry) = self.entry_mut(token) {
+                entry.deadline = None;
+            }
+            self.wake(token, |wake| wake.deadline = true);
+        }
+
+        // Only the tasks queued before this step run now; one that yields waits for the next turn.
+        for _ in 0..self.run_queue.len() {
+            let Some(token) = self.run_queue.pop_front() else {
+                break;
+            };
+            self.resume(token, now, wall_clock);
+        }
+        Ok(())
+    }
+
+    fn timeout(&self, now: Instant) -> Option<Duration> {
+        if !self.run_queue.is_empty() {
+            return Some(Duration::ZERO);
+        }
+        self.timers
+            .next_deadline()
+            .map(|deadline| deadline.saturating_duration_since(now))
+    }
+
+    /// Records why `token` should run and queues it, unless it is queued already.
+    fn wake(&mut self, token: Token, why: impl FnOnce(&mut Wake)) {
+        let Some(entry) = self.entry_mut(token) else {
+            return; // a stale event for a task that has finished
+        };
+        why(&mut entry.wake);
+        if !entry.queued {
+            entry.queued = true;
+            self.run_queue.push_back(token);
+        }
+    }
+
+    fn resume(&mut self, token: Token, now: Instant, wall_clock: SystemTime) {
+        let Some(entry) = self
+            .slots
+            .get_mut(token.index as usize)
+            .and_then(|slot| slot.entry.as_mut())
+        else {
+            return;
+        };
+        let wake = std::mem::take(&mut entry.wake);
+        let old_deadline = entry.deadline;
+        let mut cx = Context {
+            now,
+            wall_clock,
+            deadline: old_deadline,
+            spawned: &mut self.spawned,
+        };
+        let step = entry.task.resume(wake, &mut cx);
+        let new_deadline = cx.deadline;
+
+        if new_deadline != old_deadline {
+            if let Some(deadline) = old_deadline {
+                self.timers.remove(deadline, token.to_u64());
+            }
+            if let Some(deadline) = new_deadline {
+                self.timers.insert(deadline, token.to_u64());
+            }
+            entry.deadline = new_deadline;
+        }
+        match step {
+            Step::Blocked => entry.queued = false,
+            Step::Yield => self.run_queue.push_back(token),
+            Step::Done => self.remove(token),
+        }
+
+        while let Some(task) = self.spawned.pop() {
+            // A task that cannot be registered is dropped, which closes its fd: that
+            // connection is refused, the others carry on.
+            let _ = self.spawn(task);
+        }
+    }
+
+    fn entry_mut(&mut self, token: Token) -> Option<&mut Entry<T>> {
+        let slot = self.slots.get_mut(token.index as usize)?;
+        if slot.generation != token.generation {
+            return None;
+        }
+        slot.entry.as_mut()
+    }
+
+    fn insert(&mut self, task: T) -> Token {
+        let entry = Entry {
+            task,
+            wake: Wake::default(),
+            queued: false,
+            deadline: None,
+        };
+        self.live_tasks += 1;
+        if let Some(index) = self.free_slots.pop() {
+            let slot = &mut self.slots[index as usize];
+            slot.entry = Some(entry);
+            return Token {
+                index,
+                generation: slot.generation,
+            };
+        }
+        let index = u32::try_from(self.slots.len()).expect("more than 2^32 tasks");
+        self.slots.push(Slot {
+            generation: 0,
+            entry: Some(entry),
+        });
+        Token {
+            index,
+            generation: 0,
+        }
+    }
+
+    fn remove(&mut self, token: Token) {
+        let Some(slot) = self.slots.get_mut(token.index as usize) else {
+            return;
+        };
+        if slot.generation != token.generation {
+            return;
+        }
+        if let Some(entry) = slot.entry.take() {
+            if let Some(deadline) = entry.deadline {
+                self.timers.remove(deadline, token.to_u64());
+            }
+            slot.generation = slot.generation.wrapping_add(1);
+            self.free_slots.push(token.index);
+            self.live_tasks -= 1;
+        }
+    }
+}

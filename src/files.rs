@@ -1,0 +1,165 @@
+//! The site on disk: request path → open regular file and its metadata, or a refusal.
+//!
+//! Policy, enforced on what is actually opened rather than on the request text:
+//! - nothing outside the root is ever opened: every open is `openat2(RESOLVE_BENEATH)` from
+//!   the root's fd, so `..` and symlinks cannot climb out whatever the path says;
+//! - a symlink is followed only while its target stays beneath the root (else 403);
+//! - dotfiles and dot-directories are not served (404) unless `serve_hidden`, and that holds
+//!   for the target of a symlink too;
+//! - only regular files are served: a directory is answered by its index file, and a FIFO,
+//!   socket or device gets 403 (opening is non-blocking, so a FIFO cannot stall the loop).
+
+use std::ffi::CStr;
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::{Component, Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::http::Status;
+use crate::http::mime::{self, ContentType};
+use crate::sys::file::{Symlinks, open_beneath};
+
+/// A regular file, open, with what its response head needs.
+#[derive(Debug)]
+pub struct StaticFile {
+    pub file: File,
+    pub len: u64,
+    pub modified: Option<SystemTime>,
+    pub content_type: ContentType,
+}
+
+/// What a path names, when it names something servable.
+#[derive(Debug)]
+pub enum Resource {
+    File(StaticFile),
+    /// A directory asked for without its trailing slash: redirect to the slash form, so that
+    /// relative links in its index resolve against the directory.
+    DirectoryWithoutSlash,
+}
+
+pub struct Site {
+    root: OwnedFd,
+    /// The root's canonical path, to judge where a followed symlink really led.
+    root_path: PathBuf,
+    index_name: Vec<u8>,
+    serve_hidden: bool,
+}
+
+impl Site {
+    /// Opens the root directory. Fails if it is missing or not a directory, or if the kernel
+    /// cannot open files beneath a directory (openat2 needs Linux 5.6).
+    pub fn open(root: &Path, index_name: &str, serve_hidden: bool) -> io::Result<Site> {
+        let root_path = root.canonicalize()?;
+        let dir = File::open(&root_path)?;
+        if !dir.metadata()?.is_dir() {
+            return Err(io::Error::from_raw_os_error(libc::ENOTDIR));
+        }
+        let root = OwnedFd::from(dir);
+        open_beneath(root.as_fd(), c".", Symlinks::Refuse)?;
+        Ok(Site {
+            root,
+            root_path,
+            index_name: index_name.as_bytes().to_vec(),
+            serve_hidden,
+        })
+    }
+
+    /// Resolves `path` (normalised, relative; see `http::path`) to something servable.
+    /// `path` is used as scratch: the index name and a terminating NUL are appended to it.
+    pub fn resolve(&self, path: &mut Vec<u8>, trailing_slash: bool) -> Result<Resource, Status> {
+        if !self.serve_hidden && path.split(|&b| b == b'/').any(|s| s.starts_with(b".")) {
+            return Err(Status::NotFound);
+        }
+        let (file, metadata) = self.open_file(path)?;
+        if metadata.is_file() {
+            return Ok(Resource::File(self.static_file(file, &metadata, path)));
+        }
+        if !metadata.is_dir() {
+            return Err(Status::Forbidden);
+        }
+        if !trailing_slash {
+            return Ok(Resource::DirectoryWithoutSlash);
+        }
+        if !path.is_empty() {
+            path.push(b'/');
+        }
+        path.extend_from_slice(&self.index_name);
+        match self.open_file(path) {
+            Ok((file, metadata)) if metadata.is_file() => {
+                Ok(Resource::File(self.static_file(file, &metadata, path)))
+            }
+            // A directory without an index is not listed.
+            Ok(_) | Err(Status::NotFound) => Err(Status::Forbidden),
+            Err(status) => Err(status),
+        }
+    }
+
+    fn static_file(&self, file: File, metadata: &std::fs::Metadata, path: &[u8]) -> StaticFile {
+        let name_start = path.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
+        StaticFile {
+            file,
+            len: metadata.len(),
+            modified: metadata.modified().ok(),
+            content_type: mime::content_type(&path[name_start..]),
+        }
+    }
+
+    /// Opens `path` beneath the root. Symlinks cost a second open and a look at where the
+    /// file really is; a tree without them pays for one open.
+    fn open_file(&self, path: &mut Vec<u8>) -> Result<(File, std::fs::Metadata), Status> {
+        let name_len = path.len();
+        if path.is_empty() {
+            path.push(b'.');
+        }
+        path.push(0);
+        let opened = CStr::from_bytes_with_nul(path)
+            .map_err(|_| Status::BadRequest)
+            .and_then(
+                |c_path| match open_beneath(self.root.as_fd(), c_path, Symlinks::Refuse) {
+                    Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                        let fd = open_beneath(self.root.as_fd(), c_path, Symlinks::FollowBeneath)
+                            .map_err(|e| status_for(&e))?;
+                        self.check_followed(&fd)?;
+                        Ok(fd)
+                    }
+                    other => other.map_err(|e| status_for(&e)),
+                },
+            );
+        path.truncate(name_len);
+        let file = File::from(opened?);
+        let metadata = file.metadata().map_err(|e| status_for(&e))?;
+        Ok((file, metadata))
+    }
+
+    /// Applies the dotfile policy to where a followed symlink actually led.
+    fn check_followed(&self, fd: &OwnedFd) -> Result<(), Status> {
+        if self.serve_hidden {
+            return Ok(());
+        }
+        let real = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+            .map_err(|_| Status::NotFound)?;
+        let inside = real
+            .strip_prefix(&self.root_path)
+            .map_err(|_| Status::NotFound)?;
+        let hidden = inside.components().any(
+            |c| matches!(c, Component::Normal(name) if name.as_encoded_bytes().starts_with(b".")),
+        );
+        if hidden {
+            Err(Status::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// The status for a failed open or stat.
+fn status_for(error: &io::Error) -> Status {
+    match error.raw_os_error() {
+        Some(libc::ENOENT | libc::ENOTDIR | libc::ENAMETOOLONG | libc::ELOOP) => Status::NotFound,
+        // EXDEV: a symlink that leads outside the root.
+        Some(libc::EACCES | libc::EPERM | libc::EXDEV) => Status::Forbidden,
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM) => Status::ServiceUnavailable,
+        _ => Status::InternalServerError,
+    }
+}

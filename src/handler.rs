@@ -1,0 +1,97 @@
+//! Request → reply: what a static site answers, decided without touching the socket.
+//!
+//! GET and HEAD serve files; OPTIONS lists the allowed methods; every other method RFC 9110
+//! defines gets 405 with `Allow` (unknown methods never reach here: the parser answers 501).
+
+use percent_encoding::{AsciiSet, CONTROLS, percent_encode};
+
+use crate::files::{Resource, Site, StaticFile};
+use crate::http::Status;
+use crate::http::path;
+use crate::http::request::{Method, Request, Target};
+
+/// Bytes escaped in a path we put in `Location`: everything that is not allowed in a path
+/// segment (RFC 3986 §3.3), so no CR, LF or space can ever reach a header.
+const PATH_ESCAPES: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+#[derive(Debug)]
+pub enum Reply {
+    /// 200 with the file.
+    File(StaticFile),
+    /// 301 to this location.
+    Redirect(Vec<u8>),
+    /// 200 to OPTIONS, with `Allow`.
+    Options,
+    /// An error status with its small HTML page.
+    Error(Status),
+}
+
+/// Decides the reply. `path_scratch` is a reusable buffer for the normalised path.
+pub fn respond(site: &Site, request: &Request<'_>, path_scratch: &mut Vec<u8>) -> Reply {
+    match request.method {
+        Method::Get | Method::Head => {}
+        Method::Options => return Reply::Options,
+        _ => return Reply::Error(Status::MethodNotAllowed),
+    }
+    let Target::Path { path, query } = request.target else {
+        return Reply::Error(Status::BadRequest);
+    };
+    let info = match path::normalize(path, path_scratch) {
+        Ok(info) => info,
+        Err(status) => return Reply::Error(status),
+    };
+    match site.resolve(path_scratch, info.trailing_slash) {
+        Ok(Resource::File(file)) => Reply::File(file),
+        Ok(Resource::DirectoryWithoutSlash) => {
+            Reply::Redirect(directory_location(path_scratch, query))
+        }
+        Err(status) => Reply::Error(status),
+    }
+}
+
+/// `/` + the normalised path, escaped, + `/` + the query. Built from the normalised path, it
+/// never starts with `//`, so it cannot be read as a redirect to another host.
+fn directory_location(normalized: &[u8], query: Option<&[u8]>) -> Vec<u8> {
+    let mut location = Vec::with_capacity(normalized.len() + 2);
+    location.push(b'/');
+    for piece in percent_encode(normalized, PATH_ESCAPES) {
+        location.extend_from_slice(piece.as_bytes());
+    }
+    location.push(b'/');
+    if let Some(query) = query {
+        location.push(b'?');
+        location.extend_from_slice(query);
+    }
+    location
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn location_is_escaped_and_never_protocol_relative() {
+        assert_eq!(directory_location(b"docs", None), b"/docs/");
+        assert_eq!(directory_location(b"a b/c", Some(b"x=1")), b"/a%20b/c/?x=1");
+        assert_eq!(
+            directory_location(b"evil.com\r\nSet-Cookie: x", None),
+            b"/evil.com%0D%0ASet-Cookie:%20x/"
+        );
+        assert_eq!(directory_location("é".as_bytes(), None), b"/%C3%A9/");
+    }
+}

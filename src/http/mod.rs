@@ -1,0 +1,14 @@
+//! Pure HTTP/1.1: bytes in, request or status out; response heads written into a buffer.
+//!
+//! Nothing here touches a socket, a file or the clock: callers pass the time in. That keeps
+//! every rule testable with plain byte strings, including fed one byte at a time.
+
+pub mod chunked;
+pub mod date;
+pub mod mime;
+pub mod path;
+pub mod request;
+pub mod response;
+pub mod status;
+
+pub use status::Status;

@@ -1,0 +1,370 @@
+//! Request heads: finding where one ends, then parsing and validating it.
+//!
+//! httparse tokenises the head; this module decides what it means and refuses, with a status,
+//! everything RFC 9112 lets a server refuse that could make two parties disagree about where a
+//! request starts or ends. Any `Err` here means the connection's framing can no longer be
+//! trusted: the caller answers with the status and closes.
+
+use super::Status;
+use super::chunked::ChunkedDecoder;
+
+/// How many header lines a request may have before it gets 431.
+pub const MAX_HEADERS: usize = 64;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Head,
+    Options,
+    /// Methods RFC 9110 defines that a static server does not allow: 405 with `Allow`.
+    Post,
+    Put,
+    Delete,
+    Patch,
+    Connect,
+    Trace,
+}
+
+impl Method {
+    /// Methods are case-sensitive (RFC 9110 §9.1): `get` is not GET.
+    fn parse(token: &str) -> Option<Method> {
+        Some(match token {
+            "GET" => Method::Get,
+            "HEAD" => Method::Head,
+            "OPTIONS" => Method::Options,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "DELETE" => Method::Delete,
+            "PATCH" => Method::Patch,
+            "CONNECT" => Method::Connect,
+            "TRACE" => Method::Trace,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Version {
+    Http10,
+    Http11,
+}
+
+/// The request target (RFC 9112 §3.2), reduced to what a static server uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target<'a> {
+    /// Origin-form, or the path of an absolute-form target; `path` starts with `/`.
+    Path {
+        path: &'a [u8],
+        query: Option<&'a [u8]>,
+    },
+    /// `*`, meaningful only with OPTIONS.
+    Asterisk,
+    /// Authority-form (`host:port`), meaningful only with CONNECT.
+    Authority,
+}
+
+/// How the request's body is delimited (RFC 9112 §6.3).
+#[derive(Clone, Debug)]
+pub enum Body {
+    None,
+    Length(u64),
+    Chunked(ChunkedDecoder),
+}
+
+#[derive(Clone, Debug)]
+pub struct Request<'a> {
+    pub method: Method,
+    pub target: Target<'a>,
+    pub version: Version,
+    /// Whether the client allows the connection to stay open after this response.
+    pub keep_alive: bool,
+    pub body: Body,
+    /// `Expect: 100-continue`: the client may hold the body back until it hears from us.
+    pub expect_continue: bool,
+}
+
+/// Finds the end of a request head in `buf`, scanning only from `from` (the length scanned by
+/// the previous call), so a head trickled in byte by byte costs linear work.
+/// Returns the head's length including its final CRLF CRLF, or `None` when more is needed.
+/// A bare LF is refused (RFC 9112 §2.2 allows accepting it; we do not, anywhere, so no two
+/// parsers can disagree about where a line ends). `max_len` bounds the head: 414 while the
+/// request line is still unfinished, 431 after.
+pub fn find_head_end(buf: &[u8], from: usize, max_len: usize) -> Result<Option<usize>, Status> {
+    for (i, &b) in buf.iter().enumerate().skip(from) {
+        if b != b'\n' {
+            continue;
+        }
+        if i == 0 || buf[i - 1] != b'\r' {
+            return Err(Status::BadRequest);
+        }
+        if i >= 3 && buf[i - 3..i] == *b"\r\n\r" {
+            return if i < max_len {
+                Ok(Some(i + 1))
+            } else {
+                Err(Status::HeaderFieldsTooLarge)
+            };
+        }
+    }
+    if buf.len() >= max_len {
+        let line_ended = buf.iter().take(max_len).any(|&b| b == b'\n');
+        return Err(if line_ended {
+            Status::HeaderFieldsTooLarge
+        } else {
+            Status::UriTooLong
+        });
+    }
+    Ok(None)
+}
+
+/// Parses a complete head (as delimited by `find_head_end`). `max_body_len` bounds a body
+/// we would have to read (413 beyond it).
+pub fn parse(head: &[u8], max_body_len: u64) -> Result<Request<'_>, Status> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut parsed = httparse::Request::new(&mut headers);
+    match parsed.parse(head) {
+        Ok(httparse::Status::Complete(len)) if len == head.len() => {}
+        Ok(_) => return Err(Status::BadRequest),
+        Err(httparse::Error::TooManyHeaders) => return Err(Status::HeaderFieldsTooLarge),
+        Err(httparse::Error::Version) => return Err(version_error(head)),
+        Err(_) => return Err(Status::BadRequest),
+    }
+    let (Some(method), Some(target), Some(minor)) = (parsed.method, parsed.path, parsed.version)
+    else {
+        return Err(Status::BadRequest);
+    };
+    let method = Method::parse(method).ok_or(Status::NotImplemented)?;
+    let version = if minor == 0 {
+        Version::Http10
+    } else {
+        Version::Http11
+    };
+    let target = parse_target(target.as_bytes())?;
+    let fields = Fields::collect(parsed.headers, version)?;
+
+    if version == Version::Http11 && fields.host.is_none() {
+        return Err(Status::BadRequest); // RFC 9112 §3.2: Host is required in HTTP/1.1
+    }
+    match (method, target) {
+        (Method::Options, Target::Asterisk) | (Method::Connect, Target::Authority) => {}
+        (_, Target::Asterisk | Target::Authority) => return Err(Status::BadRequest),
+        _ => {}
+    }
+
+    let body = match (fields.transfer_encoding, fields.content_length) {
+        (Some(_), Some(_)) => return Err(Status::BadRequest), // RFC 9112 §6.1: smuggling
+        (Some(_), None) if version == Version::Http10 => return Err(Status::BadRequest),
+        (Some(Coding::Chunked), None) => Body::Chunked(ChunkedDecoder::new(max_body_len)),
+        (Some(Coding::Other), None) => return Err(Status::NotImplemented),
+        (None, Some(0)) | (None, None) => Body::None,
+        (None, Some(len)) if len > max_body_len => return Err(Status::ContentTooLarge),
+        (None, Some(len)) => Body::Length(len),
+    };
+    let keep_alive = !fields.close
+        && match version {
+            Version::Http11 => true,
+            Version::Http10 => fields.keep_alive,
+        };
+    Ok(Request {
+        method,
+        target,
+        version,
+        keep_alive,
+        body,
+        expect_continue: fields.expect_continue,
+    })
+}
+
+/// httparse refuses any version but 1.0 and 1.1. A well-formed `HTTP/x.y` we do not speak is
+/// 505 (RFC 9110 §15.6.6); anything else in that place is a malformed request line.
+fn version_error(head: &[u8]) -> Status {
+    let line_end = head.iter().position(|&b| b == b'\r').unwrap_or(head.len());
+    let line = &head[..line_end];
+    let version = line.rsplit(|&b| b == b' ').next().unwrap_or(b"");
+    match version {
+        [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+            if major.is_ascii_digit() && minor.is_ascii_digit() && line.contains(&b' ') =>
+        {
+            Status::VersionNotSupported
+        }
+        _ => Status::BadRequest,
+    }
+}
+
+fn parse_target(target: &[u8]) -> Result<Target<'_>, Status> {
+    if target.contains(&b'#') {
+        return Err(Status::BadRequest); // a fragment is never sent (RFC 9110 §7.1)
+    }
+    if target == b"*" {
+        return Ok(Target::Asterisk);
+    }
+    let path_and_query = if target.starts_with(b"/") {
+        target
+    } else if let Some(rest) = strip_scheme(target) {
+        // Absolute-form (RFC 9112 §3.2.2): the authority replaces Host; we serve one site, so
+        // it is checked for syntax and otherwise ignored.
+        let authority_end = rest
+            .iter()
+            .position(|&b| b == b'/' || b == b'?')
+            .unwrap_or(rest.len());
+        let (authority, rest) = rest.split_at(authority_end);
+        if authority.is_empty() || !is_valid_host(authority) {
+            return Err(Status::BadRequest);
+        }
+        if rest.starts_with(b"/") {
+            rest
+        } else if rest.is_empty() || rest.starts_with(b"?") {
+            return Ok(Target::Path {
+                path: b"/",
+                query: rest.strip_prefix(b"?"),
+            });
+        } else {
+            return Err(Status::BadRequest);
+        }
+    } else if is_valid_host(target) && target.contains(&b':') {
+        return Ok(Target::Authority);
+    } else {
+        return Err(Status::BadRequest);
+    };
+    Ok(match path_and_query.iter().position(|&b| b == b'?') {
+        Some(q) => Target::Path {
+            path: &path_and_query[..q],
+            query: Some(&path_and_query[q + 1..]),
+        },
+        None => Target::Path {
+            path: path_and_query,
+            query: None,
+        },
+    })
+}
+
+fn strip_scheme(target: &[u8]) -> Option<&[u8]> {
+    let colon = target.iter().position(|&b| b == b':')?;
+    let (scheme, rest) = target.split_at(colon);
+    let rest = rest.strip_prefix(b"://")?;
+    (scheme.eq_ignore_ascii_case(b"http") || scheme.eq_ignore_ascii_case(b"https")).then_some(rest)
+}
+
+/// `uri-host [ ":" port ]` (RFC 9110 §7.2): reg-name or IPv4 characters, or a bracketed IPv6
+/// literal, with an all-digit port. No userinfo, no whitespace, no path.
+fn is_valid_host(host: &[u8]) -> bool {
+    let (name, port) = if let Some(rest) = host.strip_prefix(b"[") {
+        let Some(close) = rest.iter().position(|&b| b == b']') else {
+            return false;
+        };
+        let literal = &rest[..close];
+        if literal.is_empty()
+            || !literal
+                .iter()
+                .all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+        {
+            return false;
+        }
+        match &rest[close + 1..] {
+            [] => return true,
+            [b':', port @ ..] => (&b""[..], Some(port)),
+            _ => return false,
+        }
+    } else {
+        match host.iter().position(|&b| b == b':') {
+            Some(colon) => (&host[..colon], Some(&host[colon + 1..])),
+            None => (host, None),
+        }
+    };
+    let name_ok = name
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=%".contains(&b));
+    let port_ok = port.is_none_or(|p| p.len() <= 5 && p.iter().all(u8::is_ascii_digit));
+    name_ok && port_ok
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Coding {
+    Chunked,
+    Other,
+}
+
+/// The header fields that decide framing and connection handling.
+#[derive(Default)]
+struct Fields<'a> {
+    host: Option<&'a [u8]>,
+    content_length: Option<u64>,
+    transfer_encoding: Option<Coding>,
+    close: bool,
+    keep_alive: bool,
+    expect_continue: bool,
+}
+
+impl<'a> Fields<'a> {
+    fn collect(headers: &[httparse::Header<'a>], version: Version) -> Result<Fields<'a>, Status> {
+        let mut fields = Fields::default();
+        for header in headers {
+            let name = header.name.as_bytes();
+            let value = trim_ows(header.value);
+            if name.eq_ignore_ascii_case(b"host") {
+                // A second Host, even an identical one, is refused (RFC 9112 §3.2).
+                if fields.host.is_some() || !(value.is_empty() || is_valid_host(value)) {
+                    return Err(Status::BadRequest);
+                }
+                fields.host = Some(value);
+            } else if name.eq_ignore_ascii_case(b"content-length") {
+                if fields.content_length.is_some() {
+                    return Err(Status::BadRequest);
+                }
+                fields.content_length = Some(parse_content_length(value)?);
+            } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+                if fields.transfer_encoding.is_some() {
+                    return Err(Status::BadRequest);
+                }
+                fields.transfer_encoding = Some(if value.eq_ignore_ascii_case(b"chunked") {
+                    Coding::Chunked
+                } else {
+                    Coding::Other
+                });
+            } else if name.eq_ignore_ascii_case(b"connection") {
+                for option in value.split(|&b| b == b',').map(trim_ows) {
+                    fields.close |= option.eq_ignore_ascii_case(b"close");
+                    fields.keep_alive |= option.eq_ignore_ascii_case(b"keep-alive");
+                }
+            } else if name.eq_ignore_ascii_case(b"expect") && version == Version::Http11 {
+                // RFC 9110 §10.1.1: 100-continue is the only expectation. A 1.0 client cannot
+                // understand a 100 response, so there the field is ignored.
+                if !value.eq_ignore_ascii_case(b"100-continue") {
+                    return Err(Status::ExpectationFailed);
+                }
+                fields.expect_continue = true;
+            }
+        }
+        Ok(fields)
+    }
+}
+
+/// `Content-Length = 1*DIGIT` (RFC 9110 §8.6), overflow-checked. Not `str::parse`, which
+/// accepts a leading `+`.
+fn parse_content_length(value: &[u8]) -> Result<u64, Status> {
+    if value.is_empty() {
+        return Err(Status::BadRequest);
+    }
+    value.iter().try_fold(0u64, |len, &b| {
+        if !b.is_ascii_digit() {
+            return Err(Status::BadRequest);
+        }
+        len.checked_mul(10)
+            .and_then(|len| len.checked_add(u64::from(b - b'0')))
+            .ok_or(Status::ContentTooLarge)
+    })
+}
+
+fn trim_ows(value: &[u8]) -> &[u8] {
+    let start = value
+        .iter()
+        .position(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(value.len());
+    let end = value
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(start, |i| i + 1);
+    &value[start..end]
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,20 @@
+//! tinyhttpd: a single-threaded HTTP/1.1 static file server on a hand-written epoll loop.
+//!
+//! Read it top down: `event_loop` (the loop and the `Task` trait) → `listener` and `conn`
+//! (the two task kinds) → `http` (pure parsing and response heads) and `files` (the site on
+//! disk) → `sys` (every syscall, and all the `unsafe`).
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+pub mod buffer;
+pub mod config;
+pub mod conn;
+pub mod event_loop;
+pub mod files;
+pub mod handler;
+pub mod http;
+pub mod listener;
+pub mod server;
+pub mod sys;
+pub mod timer;

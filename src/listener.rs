@@ -1,0 +1,78 @@
+//! The listening socket and the task that accepts connections from it.
+
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::rc::Rc;
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::config::{ACCEPT_RETRY_DELAY, ACCEPTS_PER_RESUME, LISTEN_BACKLOG};
+use crate::conn::{Connection, Shared};
+use crate::event_loop::{Context, Step, Wake};
+use crate::server::ServerTask;
+use crate::sys::socket;
+
+/// Binds a non-blocking, close-on-exec listening socket. SO_REUSEADDR lets a restarted server
+/// bind while old connections sit in TIME_WAIT.
+pub fn bind(addr: SocketAddr) -> io::Result<Socket> {
+    let socket = Socket::new(
+        Domain::for_address(addr),
+        Type::STREAM.nonblocking().cloexec(),
+        Some(Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    Ok(socket)
+}
+
+pub struct Listener {
+    socket: Socket,
+    shared: Rc<Shared>,
+}
+
+impl Listener {
+    pub fn new(socket: Socket, shared: Rc<Shared>) -> Listener {
+        Listener { socket, shared }
+    }
+
+    pub fn fd(&self) -> RawFd {
+        self.socket.as_raw_fd()
+    }
+
+    /// Accepts until the backlog is empty (edge-triggered), a batch at a time so a flood of
+    /// new connections cannot starve the established ones.
+    pub fn resume(&mut self, _wake: Wake, cx: &mut Context<'_, ServerTask>) -> Step {
+        for _ in 0..ACCEPTS_PER_RESUME {
+            match socket::accept(self.socket.as_fd()) {
+                Ok(fd) => {
+                    // Without NODELAY responses still arrive, only later: not worth a refusal.
+                    let _ = socket::set_nodelay(fd.as_fd());
+                    let connection = Connection::new(fd, Rc::clone(&self.shared), cx.now());
+                    cx.spawn(ServerTask::Connection(connection));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    cx.set_deadline(None);
+                    return Step::Blocked;
+                }
+                Err(e) if is_resource_exhaustion(&e) => {
+                    // The waiting connections stay in the backlog; try again shortly rather
+                    // than spin on an error that will repeat until something closes.
+                    cx.set_deadline(Some(cx.now() + ACCEPT_RETRY_DELAY));
+                    return Step::Blocked;
+                }
+                // ECONNABORTED and friends: that one connection is gone, not the listener.
+                Err(_) => continue,
+            }
+        }
+        Step::Yield
+    }
+}
+
+fn is_resource_exhaustion(error: &io::Error) -> bool {
+    matches!(
+        error.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
+}

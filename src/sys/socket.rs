@@ -1,0 +1,69 @@
+//! Connected-socket calls: accept, recv, send, shutdown and TCP_NODELAY.
+//!
+//! The listening socket itself is built with socket2 (see `listener.rs`); these are the calls
+//! made per connection, kept as direct as the syscalls so their cost is visible.
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+use super::{check, retry_eintr};
+
+/// Accepts one connection as a non-blocking, close-on-exec socket.
+/// `WouldBlock` means the backlog is empty.
+pub fn accept(listener: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    // SAFETY: null address pointers are allowed when the peer address is not wanted.
+    let fd = retry_eintr(|| unsafe {
+        libc::accept4(
+            listener.as_raw_fd(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+        )
+    })?;
+    // SAFETY: accept4 returned a new fd that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Disables Nagle's algorithm: responses are written whole, so waiting to coalesce only adds
+/// latency (and a 40 ms delayed-ACK stall on pipelined requests).
+pub fn set_nodelay(socket: BorrowedFd<'_>) -> io::Result<()> {
+    let on: libc::c_int = 1;
+    // SAFETY: the option value points at a live c_int and its size is passed alongside.
+    check(unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_NODELAY,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    })?;
+    Ok(())
+}
+
+/// Reads into `buf`; `Ok(0)` is end of stream.
+pub fn recv(socket: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: the pointer and length describe `buf`, which is valid for writes for the call.
+    let n = retry_eintr(|| unsafe {
+        libc::recv(socket.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0)
+    })?;
+    Ok(n as usize)
+}
+
+/// Writes from `buf` without raising SIGPIPE. `more` tells the kernel more data follows at once
+/// (`MSG_MORE`), so a response head is not sent as its own small segment before a file body.
+pub fn send(socket: BorrowedFd<'_>, buf: &[u8], more: bool) -> io::Result<usize> {
+    let flags = libc::MSG_NOSIGNAL | if more { libc::MSG_MORE } else { 0 };
+    // SAFETY: the pointer and length describe `buf`, which is valid for reads for the call.
+    let n = retry_eintr(|| unsafe {
+        libc::send(socket.as_raw_fd(), buf.as_ptr().cast(), buf.len(), flags)
+    })?;
+    Ok(n as usize)
+}
+
+/// Sends FIN: the peer sees the end of our responses while we can still drain what it sent.
+pub fn shutdown_write(socket: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: shutdown takes no pointers.
+    check(unsafe { libc::shutdown(socket.as_raw_fd(), libc::SHUT_WR) })?;
+    Ok(())
+}
