@@ -73,6 +73,14 @@ pub struct Config {
     /// Seconds a client may go without accepting any of a response before it is dropped.
     #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub send_timeout: u64,
+
+    /// Most connections open at once; further clients wait in the listen backlog.
+    #[arg(long, default_value_t = 100_000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_conns: u64,
+
+    /// Seconds in-flight responses get to finish after SIGINT/SIGTERM before the server exits.
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    pub drain_timeout: u64,
 }
 
 /// The timeouts a connection applies, from the command line.
@@ -85,6 +93,10 @@ pub struct Timeouts {
 }
 
 impl Config {
+    pub fn drain_timeout(&self) -> Duration {
+        Duration::from_secs(self.drain_timeout)
+    }
+
     pub fn timeouts(&self) -> Timeouts {
         Timeouts {
             head: Duration::from_secs(self.head_timeout),

@@ -24,7 +24,7 @@
 //! Framing rule: after any error the parser reports, the connection is closed once the error
 //! response is out, so bytes after a bad head can never be read as a request.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
@@ -36,7 +36,7 @@ use crate::config::{
     INPUT_BUFFER_BYTES, LINGER_TIMEOUT, MAX_HEAD_BYTES, OUTPUT_FLUSH_BYTES, REQUESTS_PER_RESUME,
     SEND_BUDGET_BYTES, Timeouts,
 };
-use crate::event_loop::{Context, Step, Wake};
+use crate::event_loop::{Context, Step, TaskId, Wake};
 use crate::files::Site;
 use crate::handler::{self, Reply};
 use crate::http::Status;
@@ -47,12 +47,44 @@ use crate::http::response::{self, Head, Persistence};
 use crate::sys::file::sendfile;
 use crate::sys::socket;
 
-/// What every connection shares: the site, the limits, the cached Date.
+/// What every connection shares: the site, the limits, the cached Date, and the count of
+/// open connections that holds the listener back at `--max-conns`.
 pub struct Shared {
-    pub site: Site,
-    pub timeouts: Timeouts,
-    pub max_body_bytes: u64,
-    pub date: RefCell<DateCache>,
+    site: Site,
+    timeouts: Timeouts,
+    max_body_bytes: u64,
+    date: RefCell<DateCache>,
+    open_connections: Cell<usize>,
+    max_connections: usize,
+    paused_listener: Cell<Option<TaskId>>,
+}
+
+impl Shared {
+    pub fn new(
+        site: Site,
+        timeouts: Timeouts,
+        max_body_bytes: u64,
+        max_connections: usize,
+    ) -> Shared {
+        Shared {
+            site,
+            timeouts,
+            max_body_bytes,
+            date: RefCell::new(DateCache::default()),
+            open_connections: Cell::new(0),
+            max_connections,
+            paused_listener: Cell::new(None),
+        }
+    }
+
+    pub fn at_connection_limit(&self) -> bool {
+        self.open_connections.get() >= self.max_connections
+    }
+
+    /// Records that the listener stopped at the limit and waits to be notified.
+    pub fn pause_listener(&self, listener: TaskId) {
+        self.paused_listener.set(Some(listener));
+    }
 }
 
 pub struct Connection {
@@ -65,6 +97,8 @@ pub struct Connection {
     output_sent: usize,
     /// Scratch for the normalised request path, reused across requests.
     path: Vec<u8>,
+    /// The server is shutting down: answer what has arrived, with `Connection: close`.
+    draining: bool,
     state: State,
 }
 
@@ -118,8 +152,12 @@ struct Budget {
 }
 
 impl Connection {
+    /// A connection on an accepted socket; it counts against `--max-conns` until dropped.
     pub fn new(socket: OwnedFd, shared: Rc<Shared>, now: Instant) -> Connection {
         let deadline = now + shared.timeouts.keepalive;
+        shared
+            .open_connections
+            .set(shared.open_connections.get() + 1);
         Connection {
             socket,
             shared,
@@ -129,6 +167,7 @@ impl Connection {
             output: Vec::new(),
             output_sent: 0,
             path: Vec::new(),
+            draining: false,
             state: State::ReadHead {
                 scanned: 0,
                 deadline,
@@ -143,6 +182,7 @@ impl Connection {
     pub fn resume<T>(&mut self, wake: Wake, cx: &mut Context<'_, T>) -> Step {
         self.can_read |= wake.readable;
         self.can_write |= wake.writable;
+        self.draining |= wake.shutdown;
         if wake.deadline && self.deadline().is_some_and(|d| d <= cx.now()) {
             self.on_deadline(cx);
         }
@@ -167,8 +207,15 @@ impl Connection {
             };
             self.state = state;
             if let Flow::Stop(step) = flow {
-                if step == Step::Blocked {
-                    cx.set_deadline(self.deadline());
+                match step {
+                    Step::Blocked => cx.set_deadline(self.deadline()),
+                    Step::Done => {
+                        // This connection's slot frees up once it is dropped, right after.
+                        if let Some(listener) = self.shared.paused_listener.take() {
+                            cx.notify(listener);
+                        }
+                    }
+                    Step::Yield => {}
                 }
                 return step;
             }
@@ -281,7 +328,8 @@ impl Connection {
         // A client that sent `Expect: 100-continue` may be holding its body back; rather than
         // invite a body we would only discard, answer and close (RFC 9110 §10.1.1).
         let has_body = !matches!(request.body, Body::None);
-        let keep_alive = request.keep_alive && !(request.expect_continue && has_body);
+        let keep_alive =
+            request.keep_alive && !(request.expect_continue && has_body) && !self.draining;
         let persistence = match (keep_alive, request.version) {
             (false, _) => Persistence::Close,
             (true, Version::Http10) => Persistence::KeepAlive10,
@@ -585,6 +633,13 @@ impl Connection {
                 Err(_) => return (State::Done, Flow::Stop(Step::Done)),
             }
         }
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        let open = &self.shared.open_connections;
+        open.set(open.get().saturating_sub(1));
     }
 }
 

@@ -32,12 +32,19 @@ use crate::timer::Timers;
 /// How many epoll events one wait can return; more ready fds are reported next turn.
 const EVENTS_PER_WAIT: usize = 1024;
 
-/// Why a task is being resumed: readiness reported since its last run, or its deadline.
+/// Why a task is being resumed: what happened since its last run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Wake {
+    /// Its fd became readable (or hung up, or failed).
     pub readable: bool,
+    /// Its fd became writable (or hung up, or failed).
     pub writable: bool,
+    /// Its deadline passed.
     pub deadline: bool,
+    /// Another task called `Context::notify` for it.
+    pub notified: bool,
+    /// The server is shutting down: finish what is in flight, take nothing new.
+    pub shutdown: bool,
 }
 
 impl Wake {
@@ -69,13 +76,21 @@ pub trait Task: Sized {
 
 /// What a running task may ask of the loop.
 pub struct Context<'a, T> {
+    id: TaskId,
     now: Instant,
     wall_clock: SystemTime,
     deadline: Option<Instant>,
     spawned: &'a mut Vec<T>,
+    notified: &'a mut Vec<TaskId>,
+    shutdown: &'a mut Option<Duration>,
 }
 
 impl<T> Context<'_, T> {
+    /// The running task's own id, for others to `notify` it later.
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+
     /// The loop's clock, read once per turn.
     pub fn now(&self) -> Instant {
         self.now
@@ -96,6 +111,27 @@ impl<T> Context<'_, T> {
     pub fn spawn(&mut self, task: T) {
         self.spawned.push(task);
     }
+
+    /// Queues another task with `Wake::notified`. A task that has finished is not woken, nor
+    /// is one that took its slot since.
+    pub fn notify(&mut self, task: TaskId) {
+        self.notified.push(task);
+    }
+
+    /// Starts a graceful shutdown: every task is resumed with `Wake::shutdown`, and the loop
+    /// ends when all have finished, or after `drain` with whatever is left dropped.
+    pub fn begin_shutdown(&mut self, drain: Duration) {
+        self.shutdown.get_or_insert(drain);
+    }
+}
+
+/// How `EventLoop::run` ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// Every task finished.
+    Finished,
+    /// A shutdown's drain time ran out; this many tasks were dropped unfinished.
+    DrainExpired { abandoned: usize },
 }
 
 struct Entry<T> {
@@ -110,20 +146,21 @@ struct Slot<T> {
     entry: Option<Entry<T>>,
 }
 
-/// A slot index and the generation of its occupant, packed into epoll's 64-bit user data.
+/// Names one task for ever: a slot index and the generation of its occupant, packed into
+/// epoll's 64-bit user data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Token {
+pub struct TaskId {
     index: u32,
     generation: u32,
 }
 
-impl Token {
+impl TaskId {
     fn to_u64(self) -> u64 {
         (u64::from(self.generation) << 32) | u64::from(self.index)
     }
 
-    fn from_u64(raw: u64) -> Token {
-        Token {
+    fn from_u64(raw: u64) -> TaskId {
+        TaskId {
             index: raw as u32,
             generation: (raw >> 32) as u32,
         }
@@ -136,9 +173,13 @@ pub struct EventLoop<T: Task> {
     slots: Vec<Slot<T>>,
     free_slots: Vec<u32>,
     live_tasks: usize,
-    run_queue: VecDeque<Token>,
+    run_queue: VecDeque<TaskId>,
     timers: Timers,
     spawned: Vec<T>,
+    notified: Vec<TaskId>,
+    shutdown_requested: Option<Duration>,
+    /// Set once a shutdown has begun: when the loop gives up on the tasks still running.
+    drain_deadline: Option<Instant>,
 }
 
 impl<T: Task> EventLoop<T> {
@@ -152,6 +193,9 @@ impl<T: Task> EventLoop<T> {
             run_queue: VecDeque::new(),
             timers: Timers::default(),
             spawned: Vec::new(),
+            notified: Vec::new(),
+            shutdown_requested: None,
+            drain_deadline: None,
         })
     }
 
@@ -168,12 +212,18 @@ impl<T: Task> EventLoop<T> {
         Ok(())
     }
 
-    /// Turns the loop until no task is left. Only a failing epoll ends it early.
-    pub fn run(&mut self) -> io::Result<()> {
+    /// Turns the loop until no task is left, or a shutdown's drain time runs out.
+    /// Only a failing epoll is an error.
+    pub fn run(&mut self) -> io::Result<Exit> {
         while self.live_tasks > 0 {
             self.turn()?;
+            if self.drain_deadline.is_some_and(|d| d <= Instant::now()) {
+                return Ok(Exit::DrainExpired {
+                    abandoned: self.live_tasks,
+                });
+            }
         }
-        Ok(())
+        Ok(Exit::Finished)
     }
 
     fn turn(&mut self) -> io::Result<()> {
@@ -185,11 +235,11 @@ impl<T: Task> EventLoop<T> {
         // The buffer is lent out while the tasks it names are woken, then put back for reuse.
         let events = std::mem::take(&mut self.events);
         for (raw, readiness) in events.iter() {
-            self.wake(Token::from_u64(raw), |wake| wake.add_readiness(readiness));
+            self.wake(TaskId::from_u64(raw), |wake| wake.add_readiness(readiness));
         }
         self.events = events;
         while let Some(raw) = self.timers.pop_expired(now) {
-            let token = Token::from_u64(raw);
+            let token = TaskId::from_u64(raw);
             if let Some(entry) = self.entry_mut(token) {
                 entry.deadline = None;
             }
@@ -210,13 +260,15 @@ impl<T: Task> EventLoop<T> {
         if !self.run_queue.is_empty() {
             return Some(Duration::ZERO);
         }
-        self.timers
-            .next_deadline()
-            .map(|deadline| deadline.saturating_duration_since(now))
+        let nearest = match (self.timers.next_deadline(), self.drain_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        nearest.map(|deadline| deadline.saturating_duration_since(now))
     }
 
     /// Records why `token` should run and queues it, unless it is queued already.
-    fn wake(&mut self, token: Token, why: impl FnOnce(&mut Wake)) {
+    fn wake(&mut self, token: TaskId, why: impl FnOnce(&mut Wake)) {
         let Some(entry) = self.entry_mut(token) else {
             return; // a stale event for a task that has finished
         };
@@ -227,7 +279,7 @@ impl<T: Task> EventLoop<T> {
         }
     }
 
-    fn resume(&mut self, token: Token, now: Instant, wall_clock: SystemTime) {
+    fn resume(&mut self, token: TaskId, now: Instant, wall_clock: SystemTime) {
         let Some(entry) = self
             .slots
             .get_mut(token.index as usize)
@@ -238,10 +290,13 @@ impl<T: Task> EventLoop<T> {
         let wake = std::mem::take(&mut entry.wake);
         let old_deadline = entry.deadline;
         let mut cx = Context {
+            id: token,
             now,
             wall_clock,
             deadline: old_deadline,
             spawned: &mut self.spawned,
+            notified: &mut self.notified,
+            shutdown: &mut self.shutdown_requested,
         };
         let step = entry.task.resume(wake, &mut cx);
         let new_deadline = cx.deadline;
@@ -266,9 +321,27 @@ impl<T: Task> EventLoop<T> {
             // connection is refused, the others carry on.
             let _ = self.spawn(task);
         }
+        while let Some(task) = self.notified.pop() {
+            self.wake(task, |wake| wake.notified = true);
+        }
+        if let Some(drain) = self.shutdown_requested.take()
+            && self.drain_deadline.is_none()
+        {
+            self.drain_deadline = Some(now + drain);
+            for index in 0..self.slots.len() {
+                let slot = &self.slots[index];
+                if slot.entry.is_some() {
+                    let task = TaskId {
+                        index: index as u32,
+                        generation: slot.generation,
+                    };
+                    self.wake(task, |wake| wake.shutdown = true);
+                }
+            }
+        }
     }
 
-    fn entry_mut(&mut self, token: Token) -> Option<&mut Entry<T>> {
+    fn entry_mut(&mut self, token: TaskId) -> Option<&mut Entry<T>> {
         let slot = self.slots.get_mut(token.index as usize)?;
         if slot.generation != token.generation {
             return None;
@@ -276,7 +349,7 @@ impl<T: Task> EventLoop<T> {
         slot.entry.as_mut()
     }
 
-    fn insert(&mut self, task: T) -> Token {
+    fn insert(&mut self, task: T) -> TaskId {
         let entry = Entry {
             task,
             wake: Wake::default(),
@@ -287,7 +360,7 @@ impl<T: Task> EventLoop<T> {
         if let Some(index) = self.free_slots.pop() {
             let slot = &mut self.slots[index as usize];
             slot.entry = Some(entry);
-            return Token {
+            return TaskId {
                 index,
                 generation: slot.generation,
             };
@@ -297,13 +370,13 @@ impl<T: Task> EventLoop<T> {
             generation: 0,
             entry: Some(entry),
         });
-        Token {
+        TaskId {
             index,
             generation: 0,
         }
     }
 
-    fn remove(&mut self, token: Token) {
+    fn remove(&mut self, token: TaskId) {
         let Some(slot) = self.slots.get_mut(token.index as usize) else {
             return;
         };

@@ -16,5 +16,6 @@ pub mod handler;
 pub mod http;
 pub mod listener;
 pub mod server;
+pub mod shutdown;
 pub mod sys;
 pub mod timer;

@@ -42,9 +42,18 @@ impl Listener {
     }
 
     /// Accepts until the backlog is empty (edge-triggered), a batch at a time so a flood of
-    /// new connections cannot starve the established ones.
-    pub fn resume(&mut self, _wake: Wake, cx: &mut Context<'_, ServerTask>) -> Step {
+    /// new connections cannot starve the established ones. At the connection limit it waits,
+    /// without a deadline, for a closing connection to notify it.
+    pub fn resume(&mut self, wake: Wake, cx: &mut Context<'_, ServerTask>) -> Step {
+        if wake.shutdown {
+            return Step::Done; // closing the socket refuses new connections
+        }
         for _ in 0..ACCEPTS_PER_RESUME {
+            if self.shared.at_connection_limit() {
+                self.shared.pause_listener(cx.id());
+                cx.set_deadline(None);
+                return Step::Blocked;
+            }
             match socket::accept(self.socket.as_fd()) {
                 Ok(fd) => {
                     // Without NODELAY responses still arrive, only later: not worth a refusal.

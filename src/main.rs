@@ -5,11 +5,16 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use tinyhttpd::config::Config;
+use tinyhttpd::event_loop::Exit;
 
 fn main() -> ExitCode {
     let config = Config::parse();
     match tinyhttpd::server::run(&config) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Exit::Finished) => ExitCode::SUCCESS,
+        Ok(Exit::DrainExpired { abandoned }) => {
+            eprintln!("tinyhttpd: drain timeout: closed {abandoned} unfinished tasks");
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("tinyhttpd: {e}");
             ExitCode::FAILURE

@@ -1,6 +1,5 @@
 //! Wiring: the kinds of task this server runs, and start-up from a `Config` to a turning loop.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::io::{self, Write};
 use std::net::SocketAddr;
@@ -10,17 +9,19 @@ use std::rc::Rc;
 
 use crate::config::Config;
 use crate::conn::{Connection, Shared};
-use crate::event_loop::{Context, EventLoop, Step, Task, Wake};
+use crate::event_loop::{Context, EventLoop, Exit, Step, Task, Wake};
 use crate::files::Site;
-use crate::http::date::DateCache;
 use crate::listener::{self, Listener};
+use crate::shutdown::ShutdownOnSignal;
 use crate::sys::epoll::Interest;
+use crate::sys::process::{TerminationSignals, raise_fd_limit};
 
 /// Every kind of task the loop runs. A new kind of work (a signal reader, a worker pool's
 /// completion queue, an upstream connection) is a new variant here, not a new loop.
 pub enum ServerTask {
     Listener(Listener),
     Connection(Connection),
+    Shutdown(ShutdownOnSignal),
 }
 
 impl Task for ServerTask {
@@ -30,6 +31,7 @@ impl Task for ServerTask {
             ServerTask::Connection(connection) => {
                 Some((connection.socket().as_raw_fd(), Interest::BOTH))
             }
+            ServerTask::Shutdown(shutdown) => Some((shutdown.fd(), Interest::READABLE)),
         }
     }
 
@@ -37,6 +39,7 @@ impl Task for ServerTask {
         match self {
             ServerTask::Listener(listener) => listener.resume(wake, cx),
             ServerTask::Connection(connection) => connection.resume(wake, cx),
+            ServerTask::Shutdown(shutdown) => shutdown.resume(wake, cx),
         }
     }
 }
@@ -46,6 +49,7 @@ impl Task for ServerTask {
 pub enum StartError {
     Root { path: PathBuf, source: io::Error },
     Listen { addr: SocketAddr, source: io::Error },
+    Signals(io::Error),
     EventLoop(io::Error),
 }
 
@@ -60,6 +64,7 @@ impl fmt::Display for StartError {
                 )
             }
             StartError::Listen { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
+            StartError::Signals(source) => write!(f, "cannot set up signal handling: {source}"),
             StartError::EventLoop(source) => write!(f, "event loop failed: {source}"),
         }
     }
@@ -68,8 +73,11 @@ impl fmt::Display for StartError {
 impl std::error::Error for StartError {}
 
 /// Opens the root, binds, prints `listening on http://ADDR:PORT`, and runs until the loop
-/// has no task left.
-pub fn run(config: &Config) -> Result<(), StartError> {
+/// has no task left: after SIGINT or SIGTERM, once in-flight responses are done.
+pub fn run(config: &Config) -> Result<Exit, StartError> {
+    // Without a higher limit, fds run out long before --max-conns; if raising fails, the
+    // accept path still copes with EMFILE.
+    let _ = raise_fd_limit();
     let site = Site::open(&config.root, &config.index, config.serve_hidden).map_err(|source| {
         StartError::Root {
             path: config.root.clone(),
@@ -85,13 +93,20 @@ pub fn run(config: &Config) -> Result<(), StartError> {
         .and_then(|a| a.as_socket())
         .ok_or_else(|| listen_error(io::Error::other("no local address")))?;
 
-    let shared = Rc::new(Shared {
+    let shared = Rc::new(Shared::new(
         site,
-        timeouts: config.timeouts(),
-        max_body_bytes: config.max_body_bytes,
-        date: RefCell::new(DateCache::default()),
-    });
+        config.timeouts(),
+        config.max_body_bytes,
+        usize::try_from(config.max_conns).unwrap_or(usize::MAX),
+    ));
+    let signals = TerminationSignals::new().map_err(StartError::Signals)?;
     let mut event_loop = EventLoop::new().map_err(StartError::EventLoop)?;
+    event_loop
+        .spawn(ServerTask::Shutdown(ShutdownOnSignal::new(
+            signals,
+            config.drain_timeout(),
+        )))
+        .map_err(StartError::EventLoop)?;
     event_loop
         .spawn(ServerTask::Listener(Listener::new(socket, shared)))
         .map_err(StartError::EventLoop)?;

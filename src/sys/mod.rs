@@ -6,6 +6,7 @@
 
 pub mod epoll;
 pub mod file;
+pub mod process;
 pub mod socket;
 
 use std::io;

@@ -1,0 +1,92 @@
+//! Process-wide settings: the open-file limit, and termination signals read through a
+//! signalfd so that they arrive as events on the loop instead of interrupting it.
+
+use std::io;
+use std::mem::{MaybeUninit, size_of};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use super::{check, retry_eintr};
+
+/// Raises the soft RLIMIT_NOFILE to the hard limit; returns the new soft limit.
+/// Each connection costs an fd (two while it sends a file), so the default 1024 is far too low.
+pub fn raise_fd_limit() -> io::Result<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a valid rlimit for the kernel to fill.
+    check(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) })?;
+    if limit.rlim_cur < limit.rlim_max {
+        limit.rlim_cur = limit.rlim_max;
+        // SAFETY: `limit` is a valid rlimit read above.
+        check(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) })?;
+    }
+    Ok(limit.rlim_cur)
+}
+
+/// SIGINT and SIGTERM as a non-blocking fd. While it exists the two signals are blocked for
+/// the process (the server is single-threaded), so they are only ever read, never delivered.
+pub struct TerminationSignals {
+    fd: OwnedFd,
+}
+
+impl TerminationSignals {
+    pub fn new() -> io::Result<TerminationSignals> {
+        let set = termination_set();
+        // SAFETY: `set` is an initialised sigset; the old mask is not wanted (null).
+        let ret = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+        if ret != 0 {
+            return Err(io::Error::from_raw_os_error(ret));
+        }
+        // SAFETY: `set` is an initialised sigset; -1 asks for a new signalfd.
+        let fd =
+            check(unsafe { libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC) })?;
+        // SAFETY: signalfd returned a new fd that nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(TerminationSignals { fd })
+    }
+
+    pub fn fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    /// The next pending signal number; `WouldBlock` when none is pending.
+    pub fn read(&self) -> io::Result<i32> {
+        let mut info = MaybeUninit::<libc::signalfd_siginfo>::uninit();
+        let len = size_of::<libc::signalfd_siginfo>();
+        // SAFETY: the buffer is exactly one signalfd_siginfo, which is what the kernel writes.
+        let n = retry_eintr(|| unsafe {
+            libc::read(self.fd.as_raw_fd(), info.as_mut_ptr().cast(), len)
+        })?;
+        if n as usize != len {
+            return Err(io::Error::from(io::ErrorKind::UnexpectedEof));
+        }
+        // SAFETY: the kernel filled the whole struct (checked above).
+        let info = unsafe { info.assume_init() };
+        Ok(info.ssi_signo as i32)
+    }
+
+    /// Unblocks the signals again, so the next one takes its default action: the process ends
+    /// at once. This is how a second Ctrl-C cuts a graceful shutdown short.
+    pub fn restore_default(&self) -> io::Result<()> {
+        let set = termination_set();
+        // SAFETY: `set` is an initialised sigset; the old mask is not wanted (null).
+        let ret = unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut()) };
+        if ret != 0 {
+            return Err(io::Error::from_raw_os_error(ret));
+        }
+        Ok(())
+    }
+}
+
+fn termination_set() -> libc::sigset_t {
+    let mut set = MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: sigemptyset initialises the set it is given; sigaddset then only sets bits in
+    // it, and both cannot fail for a valid pointer and these signal numbers.
+    unsafe {
+        libc::sigemptyset(set.as_mut_ptr());
+        libc::sigaddset(set.as_mut_ptr(), libc::SIGINT);
+        libc::sigaddset(set.as_mut_ptr(), libc::SIGTERM);
+        set.assume_init()
+    }
+}
