@@ -5,9 +5,8 @@
 //! tail is moved to the front only when room is needed for the next read.
 
 use std::io;
-use std::os::fd::BorrowedFd;
 
-use crate::sys::socket;
+use crate::transport::Transport;
 
 pub struct InputBuffer {
     bytes: Box<[u8]>,
@@ -51,16 +50,29 @@ impl InputBuffer {
         self.end = 0;
     }
 
-    /// Receives into the free space (making room first); `Ok(0)` is end of stream. The
-    /// caller must not call this when the buffer `is_full`.
-    pub fn receive(&mut self, socket: BorrowedFd<'_>) -> io::Result<usize> {
+    /// Receives into the free space (making room first). The caller must not call this
+    /// when the buffer `is_full`.
+    pub fn receive(&mut self, stream: &mut impl Transport) -> io::Result<Received> {
         if self.end == self.bytes.len() && self.start > 0 {
             self.bytes.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
         }
-        let n = socket::recv(socket, &mut self.bytes[self.end..])?;
-        self.end += n;
-        Ok(n)
+        let room = self.bytes.len() - self.end;
+        let len = stream.recv(&mut self.bytes[self.end..])?;
+        self.end += len;
+        Ok(Received {
+            len,
+            short: len < room,
+        })
     }
+}
+
+/// What one `receive` got.
+#[derive(Clone, Copy, Debug)]
+pub struct Received {
+    /// Bytes received; 0 is end of stream.
+    pub len: usize,
+    /// Fewer bytes than there was room for: the socket's queue was empty at that moment.
+    pub short: bool,
 }

@@ -27,11 +27,10 @@
 use std::cell::{Cell, RefCell};
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
 use std::rc::Rc;
 use std::time::Instant;
 
-use crate::buffer::InputBuffer;
+use crate::buffer::{InputBuffer, Received};
 use crate::config::{
     INPUT_BUFFER_BYTES, LINGER_TIMEOUT, MAX_HEAD_BYTES, OUTPUT_FLUSH_BYTES, REQUESTS_PER_RESUME,
     SEND_BUDGET_BYTES, Timeouts,
@@ -44,8 +43,7 @@ use crate::http::chunked::ChunkedDecoder;
 use crate::http::date::DateCache;
 use crate::http::request::{self, Body, Method, Version};
 use crate::http::response::{self, Head, Persistence};
-use crate::sys::file::sendfile;
-use crate::sys::socket;
+use crate::transport::Transport;
 
 /// What every connection shares: the site, the limits, the cached Date, and the count of
 /// open connections that holds the listener back at `--max-conns`.
@@ -87,8 +85,8 @@ impl Shared {
     }
 }
 
-pub struct Connection {
-    socket: OwnedFd,
+pub struct Connection<S> {
+    stream: S,
     shared: Rc<Shared>,
     can_read: bool,
     can_write: bool,
@@ -97,6 +95,8 @@ pub struct Connection {
     output_sent: usize,
     /// Scratch for the normalised request path, reused across requests.
     path: Vec<u8>,
+    /// The peer has shut down its side (EPOLLRDHUP): EOF follows the buffered bytes.
+    peer_closed: bool,
     /// The server is shutting down: answer what has arrived, with `Connection: close`.
     draining: bool,
     state: State,
@@ -151,15 +151,15 @@ struct Budget {
     send_bytes: usize,
 }
 
-impl Connection {
-    /// A connection on an accepted socket; it counts against `--max-conns` until dropped.
-    pub fn new(socket: OwnedFd, shared: Rc<Shared>, now: Instant) -> Connection {
+impl<S: Transport> Connection<S> {
+    /// A connection over `stream`; it counts against `--max-conns` until dropped.
+    pub fn new(stream: S, shared: Rc<Shared>, now: Instant) -> Connection<S> {
         let deadline = now + shared.timeouts.keepalive;
         shared
             .open_connections
             .set(shared.open_connections.get() + 1);
         Connection {
-            socket,
+            stream,
             shared,
             can_read: false,
             can_write: true,
@@ -167,6 +167,7 @@ impl Connection {
             output: Vec::new(),
             output_sent: 0,
             path: Vec::new(),
+            peer_closed: false,
             draining: false,
             state: State::ReadHead {
                 scanned: 0,
@@ -175,13 +176,18 @@ impl Connection {
         }
     }
 
-    pub fn socket(&self) -> &OwnedFd {
-        &self.socket
+    pub fn stream(&self) -> &S {
+        &self.stream
+    }
+
+    pub fn stream_mut(&mut self) -> &mut S {
+        &mut self.stream
     }
 
     pub fn resume<T>(&mut self, wake: Wake, cx: &mut Context<'_, T>) -> Step {
         self.can_read |= wake.readable;
         self.can_write |= wake.writable;
+        self.peer_closed |= wake.hangup;
         self.draining |= wake.shutdown;
         if wake.deadline && self.deadline().is_some_and(|d| d <= cx.now()) {
             self.on_deadline(cx);
@@ -251,9 +257,7 @@ impl Connection {
         budget: &mut Budget,
         cx: &mut Context<'_, T>,
     ) -> (State, Flow) {
-        if scanned == 0 {
-            self.skip_empty_lines();
-        }
+        let scanned = scanned.saturating_sub(self.skip_empty_lines());
         match request::find_head_end(self.input.filled(), scanned, MAX_HEAD_BYTES) {
             Ok(Some(head_len)) => {
                 if budget.requests == 0 {
@@ -279,15 +283,13 @@ impl Connection {
             return (state, Flow::Continue);
         }
         if !self.can_read || self.input.is_full() {
-            return (
-                State::ReadHead { scanned, deadline },
-                Flow::Stop(Step::Blocked),
-            );
+            return self.wait_for_head(scanned, deadline);
         }
         let was_idle = self.input.is_empty();
-        match self.input.receive(self.socket.as_fd()) {
-            Ok(0) => (State::Done, Flow::Stop(Step::Done)),
-            Ok(_) => {
+        match self.input.receive(&mut self.stream) {
+            Ok(received) if received.len == 0 => (State::Done, Flow::Stop(Step::Done)),
+            Ok(received) => {
+                self.note_short_read(received);
                 let deadline = if was_idle {
                     cx.now() + self.shared.timeouts.head
                 } else {
@@ -297,22 +299,42 @@ impl Connection {
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 self.can_read = false;
-                (
-                    State::ReadHead { scanned, deadline },
-                    Flow::Stop(Step::Blocked),
-                )
+                self.wait_for_head(scanned, deadline)
             }
             Err(_) => (State::Done, Flow::Stop(Step::Done)),
         }
     }
 
+    /// Nothing more to read for now. An idle connection of a draining server closes here;
+    /// one with part of a head waits for the rest (or its deadline).
+    fn wait_for_head(&self, scanned: usize, deadline: Instant) -> (State, Flow) {
+        if self.draining && self.input.is_empty() {
+            return (State::Done, Flow::Stop(Step::Done));
+        }
+        (
+            State::ReadHead { scanned, deadline },
+            Flow::Stop(Step::Blocked),
+        )
+    }
+
+    /// A read that did not fill the buffer emptied the socket's queue: the next bytes to
+    /// arrive raise a new edge, so the `EAGAIN` read that would prove it can be skipped.
+    /// Not after a hang-up, though: no edge will announce the EOF that is still to be read.
+    fn note_short_read(&mut self, received: Received) {
+        if received.short && !self.peer_closed {
+            self.can_read = false;
+        }
+    }
+
     /// RFC 9112 §2.2: empty lines before a request line are ignored.
-    fn skip_empty_lines(&mut self) {
+    /// Returns how many bytes were dropped.
+    fn skip_empty_lines(&mut self) -> usize {
         let mut skip = 0;
         while self.input.filled()[skip..].starts_with(b"\r\n") {
             skip += 2;
         }
         self.input.consume(skip);
+        skip
     }
 
     /// Answers the complete head at the front of the input buffer and picks the next state.
@@ -327,9 +349,13 @@ impl Connection {
 
         // A client that sent `Expect: 100-continue` may be holding its body back; rather than
         // invite a body we would only discard, answer and close (RFC 9110 §10.1.1).
+        // A 400 means we misunderstood the client somewhere: do not bet the next request on it.
         let has_body = !matches!(request.body, Body::None);
-        let keep_alive =
-            request.keep_alive && !(request.expect_continue && has_body) && !self.draining;
+        let must_close = !request.keep_alive
+            || (request.expect_continue && has_body)
+            || matches!(reply, Reply::Error(Status::BadRequest))
+            || self.draining;
+        let keep_alive = !must_close;
         let persistence = match (keep_alive, request.version) {
             (false, _) => Persistence::Close,
             (true, Version::Http10) => Persistence::KeepAlive10,
@@ -495,9 +521,10 @@ impl Connection {
                 Flow::Stop(Step::Blocked),
             );
         }
-        match self.input.receive(self.socket.as_fd()) {
-            Ok(0) => (State::Done, Flow::Stop(Step::Done)),
-            Ok(_) => {
+        match self.input.receive(&mut self.stream) {
+            Ok(received) if received.len == 0 => (State::Done, Flow::Stop(Step::Done)),
+            Ok(received) => {
+                self.note_short_read(received);
                 let deadline = cx.now() + self.shared.timeouts.body;
                 (State::DiscardBody { body, deadline }, Flow::Continue)
             }
@@ -545,7 +572,7 @@ impl Connection {
                 return blocked(file, then, deadline);
             }
             let more = file.is_some();
-            match socket::send(self.socket.as_fd(), &self.output[self.output_sent..], more) {
+            match self.stream.send(&self.output[self.output_sent..], more) {
                 Ok(n) => {
                     self.output_sent += n;
                     budget.send_bytes = budget.send_bytes.saturating_sub(n);
@@ -578,12 +605,7 @@ impl Connection {
                 }
                 let left = usize::try_from(body.end - body.offset).unwrap_or(usize::MAX);
                 let len = left.min(budget.send_bytes);
-                match sendfile(
-                    self.socket.as_fd(),
-                    body.file.as_fd(),
-                    &mut body.offset,
-                    len,
-                ) {
+                match self.stream.send_file(&body.file, &mut body.offset, len) {
                     // The file shrank under us: the promised length cannot be kept, so the
                     // only honest end is to close.
                     Ok(0) => return (State::Done, Flow::Stop(Step::Done)),
@@ -608,7 +630,7 @@ impl Connection {
                 deadline: now + self.shared.timeouts.body,
             },
             Next::Close => {
-                if socket::shutdown_write(self.socket.as_fd()).is_err() {
+                if self.stream.shutdown_write().is_err() {
                     return (State::Done, Flow::Stop(Step::Done));
                 }
                 self.input.clear();
@@ -626,9 +648,9 @@ impl Connection {
                 return (State::Linger { deadline }, Flow::Stop(Step::Blocked));
             }
             self.input.clear();
-            match self.input.receive(self.socket.as_fd()) {
-                Ok(0) => return (State::Done, Flow::Stop(Step::Done)),
-                Ok(_) => continue,
+            match self.input.receive(&mut self.stream) {
+                Ok(received) if received.len == 0 => return (State::Done, Flow::Stop(Step::Done)),
+                Ok(received) => self.note_short_read(received),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.can_read = false,
                 Err(_) => return (State::Done, Flow::Stop(Step::Done)),
             }
@@ -636,7 +658,7 @@ impl Connection {
     }
 }
 
-impl Drop for Connection {
+impl<S> Drop for Connection<S> {
     fn drop(&mut self) {
         let open = &self.shared.open_connections;
         open.set(open.get().saturating_sub(1));

@@ -39,6 +39,8 @@ pub struct Wake {
     pub readable: bool,
     /// Its fd became writable (or hung up, or failed).
     pub writable: bool,
+    /// Its peer hung up (or the fd failed): reading will reach EOF or an error.
+    pub hangup: bool,
     /// Its deadline passed.
     pub deadline: bool,
     /// Another task called `Context::notify` for it.
@@ -51,6 +53,7 @@ impl Wake {
     fn add_readiness(&mut self, readiness: Readiness) {
         self.readable |= readiness.readable;
         self.writable |= readiness.writable;
+        self.hangup |= readiness.hangup;
     }
 }
 
@@ -122,6 +125,54 @@ impl<T> Context<'_, T> {
     /// ends when all have finished, or after `drain` with whatever is left dropped.
     pub fn begin_shutdown(&mut self, drain: Duration) {
         self.shutdown.get_or_insert(drain);
+    }
+}
+
+/// Drives a task by hand, outside any loop, with the same `Context` the loop would give it:
+/// for testing and fuzzing a task's state machine without sockets or epoll.
+pub struct Detached<T> {
+    spawned: Vec<T>,
+    notified: Vec<TaskId>,
+    shutdown: Option<Duration>,
+    /// The deadline the task asked for last.
+    pub deadline: Option<Instant>,
+}
+
+impl<T> Default for Detached<T> {
+    fn default() -> Detached<T> {
+        Detached {
+            spawned: Vec::new(),
+            notified: Vec::new(),
+            shutdown: None,
+            deadline: None,
+        }
+    }
+}
+
+impl<T> Detached<T> {
+    /// Runs `resume` once with a context for `now`; what it spawns or notifies is dropped.
+    pub fn resume(
+        &mut self,
+        now: Instant,
+        resume: impl FnOnce(&mut Context<'_, T>) -> Step,
+    ) -> Step {
+        let mut cx = Context {
+            id: TaskId {
+                index: 0,
+                generation: 0,
+            },
+            now,
+            wall_clock: SystemTime::now(),
+            deadline: self.deadline,
+            spawned: &mut self.spawned,
+            notified: &mut self.notified,
+            shutdown: &mut self.shutdown,
+        };
+        let step = resume(&mut cx);
+        self.deadline = cx.deadline;
+        self.spawned.clear();
+        self.notified.clear();
+        step
     }
 }
 

@@ -1,24 +1,27 @@
 //! The site on disk: request path → open regular file and its metadata, or a refusal.
 //!
 //! Policy, enforced on what is actually opened rather than on the request text:
-//! - nothing outside the root is ever opened: every open is `openat2(RESOLVE_BENEATH)` from
-//!   the root's fd, so `..` and symlinks cannot climb out whatever the path says;
-//! - a symlink is followed only while its target stays beneath the root (else 403);
+//! - nothing outside the root is ever opened: every open is `openat2(RESOLVE_BENEATH |
+//!   RESOLVE_NO_SYMLINKS)` from the root's fd, so neither `..` nor a link can climb out;
+//! - a path through symlinks is first resolved to the real path it names, which is served
+//!   only if it lies beneath the root (else 403), by opening that link-free path;
 //! - dotfiles and dot-directories are not served (404) unless `serve_hidden`, and that holds
 //!   for the target of a symlink too;
 //! - only regular files are served: a directory is answered by its index file, and a FIFO,
 //!   socket or device gets 403 (opening is non-blocking, so a FIFO cannot stall the loop).
 
 use std::ffi::CStr;
+use std::ffi::OsStr;
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::http::Status;
 use crate::http::mime::{self, ContentType};
-use crate::sys::file::{Symlinks, open_beneath};
+use crate::sys::file::open_beneath;
 
 /// A regular file, open, with what its response head needs.
 #[derive(Debug)]
@@ -56,7 +59,7 @@ impl Site {
             return Err(io::Error::from_raw_os_error(libc::ENOTDIR));
         }
         let root = OwnedFd::from(dir);
-        open_beneath(root.as_fd(), c".", Symlinks::Refuse)?;
+        open_beneath(root.as_fd(), c".")?;
         Ok(Site {
             root,
             root_path,
@@ -105,60 +108,62 @@ impl Site {
         }
     }
 
-    /// Opens `path` beneath the root. Symlinks cost a second open and a look at where the
-    /// file really is; a tree without them pays for one open.
+    /// Opens `path` beneath the root. A path without symlinks costs one open. One with
+    /// symlinks is resolved to where it really leads, which must be beneath the root (403
+    /// otherwise) and pass the dotfile policy, and that symlink-free path is what gets opened.
     fn open_file(&self, path: &mut Vec<u8>) -> Result<(File, std::fs::Metadata), Status> {
-        let name_len = path.len();
-        if path.is_empty() {
-            path.push(b'.');
-        }
-        path.push(0);
-        let opened = CStr::from_bytes_with_nul(path)
-            .map_err(|_| Status::BadRequest)
-            .and_then(
-                |c_path| match open_beneath(self.root.as_fd(), c_path, Symlinks::Refuse) {
-                    Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-                        let fd = open_beneath(self.root.as_fd(), c_path, Symlinks::FollowBeneath)
-                            .map_err(|e| status_for(&e))?;
-                        self.check_followed(&fd)?;
-                        Ok(fd)
-                    }
-                    other => other.map_err(|e| status_for(&e)),
-                },
-            );
-        path.truncate(name_len);
+        let opened = match open_relative(self.root.as_fd(), path) {
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => self.open_through_symlinks(path),
+            other => other.map_err(|e| status_for(&e)),
+        };
         let file = File::from(opened?);
         let metadata = file.metadata().map_err(|e| status_for(&e))?;
         Ok((file, metadata))
     }
 
-    /// Applies the dotfile policy to where a followed symlink actually led.
-    fn check_followed(&self, fd: &OwnedFd) -> Result<(), Status> {
-        if self.serve_hidden {
-            return Ok(());
-        }
-        let real = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
-            .map_err(|_| Status::NotFound)?;
+    fn open_through_symlinks(&self, path: &[u8]) -> Result<OwnedFd, Status> {
+        let real = self
+            .root_path
+            .join(OsStr::from_bytes(path))
+            .canonicalize()
+            .map_err(|e| status_for(&e))?;
         let inside = real
             .strip_prefix(&self.root_path)
-            .map_err(|_| Status::NotFound)?;
-        let hidden = inside.components().any(
-            |c| matches!(c, Component::Normal(name) if name.as_encoded_bytes().starts_with(b".")),
-        );
-        if hidden {
-            Err(Status::NotFound)
-        } else {
-            Ok(())
+            .map_err(|_| Status::Forbidden)?;
+        let hidden = inside
+            .components()
+            .any(|c| matches!(c, Component::Normal(name) if name.as_bytes().starts_with(b".")));
+        if hidden && !self.serve_hidden {
+            return Err(Status::NotFound);
         }
+        let mut resolved = inside.as_os_str().as_bytes().to_vec();
+        // Refusing symlinks here makes the check above hold for what is opened: if the tree
+        // changed in between, the open fails rather than follow a new link.
+        open_relative(self.root.as_fd(), &mut resolved).map_err(|e| status_for(&e))
     }
+}
+
+/// `open_beneath` for a relative path held without its NUL (empty means the directory
+/// itself); symlinks are refused. `path` is restored before returning.
+fn open_relative(dir: BorrowedFd<'_>, path: &mut Vec<u8>) -> io::Result<OwnedFd> {
+    let name_len = path.len();
+    if path.is_empty() {
+        path.push(b'.');
+    }
+    path.push(0);
+    let opened = match CStr::from_bytes_with_nul(path) {
+        Ok(c_path) => open_beneath(dir, c_path),
+        Err(_) => Err(io::Error::from_raw_os_error(libc::ENOENT)),
+    };
+    path.truncate(name_len);
+    opened
 }
 
 /// The status for a failed open or stat.
 fn status_for(error: &io::Error) -> Status {
     match error.raw_os_error() {
         Some(libc::ENOENT | libc::ENOTDIR | libc::ENAMETOOLONG | libc::ELOOP) => Status::NotFound,
-        // EXDEV: a symlink that leads outside the root.
-        Some(libc::EACCES | libc::EPERM | libc::EXDEV) => Status::Forbidden,
+        Some(libc::EACCES | libc::EPERM) => Status::Forbidden,
         Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM) => Status::ServiceUnavailable,
         _ => Status::InternalServerError,
     }

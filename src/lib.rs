@@ -17,5 +17,7 @@ pub mod http;
 pub mod listener;
 pub mod server;
 pub mod shutdown;
+pub mod simulate;
 pub mod sys;
 pub mod timer;
+pub mod transport;

@@ -12,6 +12,7 @@ use crate::conn::{Connection, Shared};
 use crate::event_loop::{Context, Step, Wake};
 use crate::server::ServerTask;
 use crate::sys::socket;
+use crate::transport::TcpConnection;
 
 /// Binds a non-blocking, close-on-exec listening socket. SO_REUSEADDR lets a restarted server
 /// bind while old connections sit in TIME_WAIT.
@@ -58,7 +59,8 @@ impl Listener {
                 Ok(fd) => {
                     // Without NODELAY responses still arrive, only later: not worth a refusal.
                     let _ = socket::set_nodelay(fd.as_fd());
-                    let connection = Connection::new(fd, Rc::clone(&self.shared), cx.now());
+                    let stream = TcpConnection::new(fd);
+                    let connection = Connection::new(stream, Rc::clone(&self.shared), cx.now());
                     cx.spawn(ServerTask::Connection(connection));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io::{self, Write};
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::RawFd;
 use std::path::PathBuf;
 use std::rc::Rc;
 
@@ -15,12 +15,13 @@ use crate::listener::{self, Listener};
 use crate::shutdown::ShutdownOnSignal;
 use crate::sys::epoll::Interest;
 use crate::sys::process::{TerminationSignals, raise_fd_limit};
+use crate::transport::TcpConnection;
 
 /// Every kind of task the loop runs. A new kind of work (a signal reader, a worker pool's
 /// completion queue, an upstream connection) is a new variant here, not a new loop.
 pub enum ServerTask {
     Listener(Listener),
-    Connection(Connection),
+    Connection(Connection<TcpConnection>),
     Shutdown(ShutdownOnSignal),
 }
 
@@ -29,7 +30,7 @@ impl Task for ServerTask {
         match self {
             ServerTask::Listener(listener) => Some((listener.fd(), Interest::READABLE)),
             ServerTask::Connection(connection) => {
-                Some((connection.socket().as_raw_fd(), Interest::BOTH))
+                Some((connection.stream().raw_fd(), Interest::BOTH))
             }
             ServerTask::Shutdown(shutdown) => Some((shutdown.fd(), Interest::READABLE)),
         }

@@ -7,7 +7,7 @@
 //! and the data of each chunk must be followed by CRLF. Trailer fields are read with the same
 //! rules as header lines and dropped.
 
-use super::Status;
+use super::{Status, is_tchar};
 
 /// The longest chunk-size line, extensions included, and the longest trailer section.
 const MAX_LINE_BYTES: usize = 4096;
@@ -182,11 +182,6 @@ impl ChunkedDecoder {
         self.remaining = len;
         Ok(State::Data)
     }
-}
-
-/// tchar from RFC 9110 §5.6.2.
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 fn is_vchar_or_obs(b: u8) -> bool {

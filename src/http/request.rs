@@ -5,11 +5,14 @@
 //! request starts or ends. Any `Err` here means the connection's framing can no longer be
 //! trusted: the caller answers with the status and closes.
 
-use super::Status;
 use super::chunked::ChunkedDecoder;
+use super::{Status, is_tchar};
 
 /// How many header lines a request may have before it gets 431.
 pub const MAX_HEADERS: usize = 64;
+
+/// How much of a method token `find_head_end` checks before the line is complete.
+const METHOD_PREFIX_CHECKED: usize = 16;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {
@@ -90,6 +93,16 @@ pub struct Request<'a> {
 /// parsers can disagree about where a line ends). `max_len` bounds the head: 414 while the
 /// request line is still unfinished, 431 after.
 pub fn find_head_end(buf: &[u8], from: usize, max_len: usize) -> Result<Option<usize>, Status> {
+    // A request starts with a method token. Bytes that cannot begin one (a TLS ClientHello,
+    // binary noise) are refused at once instead of waiting for a line end that never comes.
+    // (A CR may start an empty line, which the caller skips once its LF arrives.)
+    let mut method = buf
+        .iter()
+        .take(METHOD_PREFIX_CHECKED)
+        .take_while(|&&b| b != b' ' && b != b'\r');
+    if !method.all(|&b| is_tchar(b)) {
+        return Err(Status::BadRequest);
+    }
     for (i, &b) in buf.iter().enumerate().skip(from) {
         if b != b'\n' {
             continue;
@@ -101,19 +114,23 @@ pub fn find_head_end(buf: &[u8], from: usize, max_len: usize) -> Result<Option<u
             return if i < max_len {
                 Ok(Some(i + 1))
             } else {
-                Err(Status::HeaderFieldsTooLarge)
+                Err(too_large(buf, max_len))
             };
         }
     }
     if buf.len() >= max_len {
-        let line_ended = buf.iter().take(max_len).any(|&b| b == b'\n');
-        return Err(if line_ended {
-            Status::HeaderFieldsTooLarge
-        } else {
-            Status::UriTooLong
-        });
+        return Err(too_large(buf, max_len));
     }
     Ok(None)
+}
+
+/// The status for a head over `max_len`: 414 when the request line alone is too long.
+fn too_large(buf: &[u8], max_len: usize) -> Status {
+    if buf.iter().take(max_len).any(|&b| b == b'\n') {
+        Status::HeaderFieldsTooLarge
+    } else {
+        Status::UriTooLong
+    }
 }
 
 /// Parses a complete head (as delimited by `find_head_end`). `max_body_len` bounds a body
@@ -178,11 +195,15 @@ pub fn parse(head: &[u8], max_body_len: u64) -> Result<Request<'_>, Status> {
 /// 505 (RFC 9110 §15.6.6); anything else in that place is a malformed request line.
 fn version_error(head: &[u8]) -> Status {
     let line_end = head.iter().position(|&b| b == b'\r').unwrap_or(head.len());
-    let line = &head[..line_end];
-    let version = line.rsplit(|&b| b == b' ').next().unwrap_or(b"");
+    let mut parts = head[..line_end].split(|&b| b == b' ');
+    let (Some(_method), Some(_target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Status::BadRequest;
+    };
     match version {
         [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
-            if major.is_ascii_digit() && minor.is_ascii_digit() && line.contains(&b' ') =>
+            if major.is_ascii_digit() && minor.is_ascii_digit() =>
         {
             Status::VersionNotSupported
         }

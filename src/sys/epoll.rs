@@ -27,6 +27,9 @@ impl Interest {
 pub struct Readiness {
     pub readable: bool,
     pub writable: bool,
+    /// The peer shut down its side, or the connection failed: after the buffered bytes, a
+    /// read returns EOF or the error.
+    pub hangup: bool,
 }
 
 /// A reusable buffer that `Epoll::wait` fills.
@@ -49,9 +52,11 @@ impl Events {
         self.buf[..self.len].iter().map(|event| {
             let bits = event.events as i32;
             let failed = bits & (libc::EPOLLERR | libc::EPOLLHUP) != 0;
+            let hangup = failed || bits & libc::EPOLLRDHUP != 0;
             let readiness = Readiness {
-                readable: failed || bits & (libc::EPOLLIN | libc::EPOLLRDHUP) != 0,
+                readable: hangup || bits & libc::EPOLLIN != 0,
                 writable: failed || bits & libc::EPOLLOUT != 0,
+                hangup,
             };
             (event.u64, readiness)
         })

@@ -6,25 +6,13 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use super::retry_eintr;
 
-/// How `open_beneath` treats symbolic links on the way to the file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Symlinks {
-    /// Any symlink in the path fails the open with `ELOOP`.
-    Refuse,
-    /// Symlinks are followed as long as every step stays beneath the directory; one that
-    /// leaves it (an absolute target, or `..` above it) fails the open with `EXDEV`.
-    FollowBeneath,
-}
-
 /// Opens `path` (relative, NUL-terminated) read-only beneath `dir`, so that nothing outside
-/// `dir` can be reached whatever the path or the links on disk say (openat2, Linux 5.6+).
+/// `dir` can be reached whatever the path says (openat2, Linux 5.6+). Any symlink on the way
+/// fails the open with `ELOOP`: the caller decides what a link may lead to.
 /// `O_NONBLOCK` keeps a FIFO placed in the tree from blocking the open; the caller still
 /// checks that it got a regular file.
-pub fn open_beneath(dir: BorrowedFd<'_>, path: &CStr, symlinks: Symlinks) -> io::Result<OwnedFd> {
-    let mut resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS;
-    if symlinks == Symlinks::Refuse {
-        resolve |= libc::RESOLVE_NO_SYMLINKS;
-    }
+pub fn open_beneath(dir: BorrowedFd<'_>, path: &CStr) -> io::Result<OwnedFd> {
+    let resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS;
     // SAFETY: open_how is plain integers, for which all-zero is a valid (and the documented
     // default) value; libc marks it non-exhaustive, so it cannot be built field by field.
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };

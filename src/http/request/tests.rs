@@ -32,6 +32,17 @@ fn head_end_is_found_incrementally_and_bare_lf_refused() {
 }
 
 #[test]
+fn binary_noise_is_refused_before_a_line_ends() {
+    assert_eq!(
+        find_head_end(b"\x16\x03\x01\x00", 0, 8192),
+        Err(Status::BadRequest)
+    );
+    assert_eq!(find_head_end(b"GE", 0, 8192), Ok(None));
+    assert_eq!(find_head_end(b"\r", 0, 8192), Ok(None));
+    assert_eq!(find_head_end(b"GET /\x01", 0, 8192), Ok(None));
+}
+
+#[test]
 fn head_limits() {
     let long_line = vec![b'a'; 100];
     assert_eq!(find_head_end(&long_line, 0, 100), Err(Status::UriTooLong));
@@ -50,6 +61,10 @@ fn head_limits() {
         find_head_end(&exact, 0, 100),
         Err(Status::HeaderFieldsTooLarge)
     );
+    let mut long_target = b"GET /".to_vec();
+    long_target.resize(120, b'a');
+    long_target.extend_from_slice(b" HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(find_head_end(&long_target, 0, 100), Err(Status::UriTooLong));
 }
 
 #[test]
@@ -145,6 +160,8 @@ fn refused_requests() {
         (b"GET / HTTP/1\r\nHost: a\r\n\r\n", BadRequest),
         (b"GET / http/1.1\r\nHost: a\r\n\r\n", BadRequest),
         (b"GET /\r\n\r\n", BadRequest),
+        (b"GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", BadRequest),
+        (b"GET /a b HTTP/2.0\r\nHost: a\r\n\r\n", BadRequest),
         (b"GET  / HTTP/1.1\r\nHost: a\r\n\r\n", BadRequest),
         (b"GET / HTTP/1.1\r\nHost : a\r\n\r\n", BadRequest),
         (b"GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n", BadRequest),

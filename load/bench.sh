@@ -1,0 +1,594 @@
+#!/usr/bin/env bash
+# bench.sh: load-test tinyhttpd against nginx and lighttpd with wrk.
+#
+# Every server is pinned to CPU 0 and wrk to CPU 1, so each server gets
+# exactly one core and the client never steals it. Only one server runs at a
+# time: each measured run starts a fresh server, warms it up, measures, stops.
+# See load/README.md for the scenarios and environment variables.
+set -euo pipefail
+
+LOAD_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$LOAD_DIR/.." && pwd)
+
+ROUNDS=${ROUNDS:-2}
+DURATION=${DURATION:-5s}          # passed to wrk -d ("5s", "10", "1m")
+WARMUP=${WARMUP:-1}               # seconds of discarded load before each run; 0 = none
+SCENARIOS=${SCENARIOS:-"1 2 3 4 5 6"}
+SERVERS=${SERVERS:-"tinyhttpd nginx lighttpd"}
+PIPELINE_DEPTH=${PIPELINE_DEPTH:-16}
+IDLE_CONNS=${IDLE_CONNS:-10000}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+# cargo puts the binary under CARGO_TARGET_DIR when set (relative to the
+# repo root, where we run cargo), else under target/.
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+[[ $TARGET_DIR == /* ]] || TARGET_DIR=$REPO_ROOT/$TARGET_DIR
+TINYHTTPD_BIN=${TINYHTTPD_BIN:-$TARGET_DIR/release/tinyhttpd}
+SKIP_BUILD=${SKIP_BUILD:-0}       # 1 = use the existing binary as is
+OUT=${OUT:-}                      # optional directory to keep raw results and logs
+NGINX_TCP_NOPUSH=${NGINX_TCP_NOPUSH:-on}  # "off" lifts nginx's pipelining stall (see README)
+
+HOST=127.0.0.1
+WORK_DIR=""                       # temp dir: docroot, configs, logs, results
+DOC_ROOT=""
+SERVER_PID=""                     # root pid of the server currently running
+SERVER_PORT=""
+IDLE_PID=""                       # idle_conns.py client, scenario 6
+IDLE_WFD=""                       # fd to its stdin
+IDLE_RFD=""                       # fd from its stdout
+declare -A SKIP=()                # server -> reason it is skipped
+
+log()  { printf '%s\n' "$*" >&2; }
+note() { printf 'NOTE: %s\n' "$*" >&2; }
+die()  { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- cleanup --
+
+# Close our ends of its FIFOs (EOF on its stdin tells it to exit), then make
+# sure it is gone.
+stop_idle_client() {
+    if [[ -n $IDLE_WFD ]]; then
+        exec {IDLE_WFD}>&-
+        IDLE_WFD=""
+    fi
+    if [[ -n $IDLE_RFD ]]; then
+        exec {IDLE_RFD}<&-
+        IDLE_RFD=""
+    fi
+    if [[ -n $IDLE_PID ]]; then
+        local i
+        for ((i = 0; i < 50; i++)); do
+            kill -0 "$IDLE_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill "$IDLE_PID" 2>/dev/null || true
+        wait "$IDLE_PID" 2>/dev/null || true
+        IDLE_PID=""
+    fi
+}
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    stop_idle_client
+    stop_server
+    if [[ -n $WORK_DIR && -d $WORK_DIR ]]; then
+        if [[ -n $OUT ]]; then
+            { mkdir -p "$OUT" && cp -r "$WORK_DIR/results" "$WORK_DIR/logs" "$OUT/"; } 2>/dev/null ||
+                note "could not copy results to $OUT"
+        fi
+        rm -rf "$WORK_DIR"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+# Turn signals into a normal exit so the EXIT trap does the cleanup once.
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ------------------------------------------------------------------ setup --
+
+# Install missing tools through apt (we run as root); only what is missing.
+ensure_tools() {
+    local -a pkgs=()
+    command -v wrk >/dev/null || pkgs+=(wrk)
+    command -v python3 >/dev/null || pkgs+=(python3)
+    command -v taskset >/dev/null || pkgs+=(util-linux)
+    [[ " $SERVERS " == *" nginx "* ]] && ! command -v nginx >/dev/null && pkgs+=(nginx-light)
+    [[ " $SERVERS " == *" lighttpd "* ]] && ! command -v lighttpd >/dev/null && pkgs+=(lighttpd)
+    if ((${#pkgs[@]})); then
+        log "installing missing packages: ${pkgs[*]}"
+        if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}"; } >&2; then
+            note "apt-get install failed; continuing with what is installed"
+        fi
+        # Debian starts the packaged services on install: stop the ones we
+        # just installed so they do not compete for CPU 0 with our runs.
+        local pkg svc
+        for pkg in "${pkgs[@]}"; do
+            case $pkg in
+                nginx-light) svc=nginx ;;
+                lighttpd) svc=lighttpd ;;
+                *) continue ;;
+            esac
+            systemctl stop "$svc" >/dev/null 2>&1 || service "$svc" stop >/dev/null 2>&1 || true
+        done
+    fi
+    command -v wrk >/dev/null || die "wrk is not installed"
+    command -v python3 >/dev/null || die "python3 is not installed"
+    command -v taskset >/dev/null || die "taskset is not installed"
+}
+
+# Raise the fd limit to the hard limit: scenario 5 needs >1000 sockets in
+# wrk and the server, scenario 6 needs IDLE_CONNS in the client and server.
+# Servers and clients inherit it from this shell.
+raise_fd_limit() {
+    local hard
+    hard=$(ulimit -Hn)
+    [[ $hard == unlimited ]] && hard=1048576
+    ulimit -n "$hard"
+    NOFILE=$(ulimit -n)
+}
+
+build_tinyhttpd() {
+    [[ " $SERVERS " == *" tinyhttpd "* ]] || return 0
+    if [[ $SKIP_BUILD != 1 ]]; then
+        if ! command -v cargo >/dev/null; then
+            SKIP[tinyhttpd]="cargo not found"
+            return 0
+        fi
+        log "building tinyhttpd (cargo build --release)..."
+        if ! (cd "$REPO_ROOT" && cargo build --release) >"$WORK_DIR/logs/cargo-build.log" 2>&1; then
+            tail -n 20 "$WORK_DIR/logs/cargo-build.log" >&2
+            SKIP[tinyhttpd]="cargo build --release failed"
+            return 0
+        fi
+    fi
+    [[ -x $TINYHTTPD_BIN ]] || SKIP[tinyhttpd]="$TINYHTTPD_BIN not found"
+}
+
+# Docroot with the files the scenarios fetch.
+make_docroot() {
+    DOC_ROOT=$WORK_DIR/www
+    mkdir -p "$DOC_ROOT"
+    head -c 128 /dev/urandom >"$DOC_ROOT/128.bin"
+    head -c 1024 /dev/urandom >"$DOC_ROOT/1k.bin"
+    head -c 1048576 /dev/urandom >"$DOC_ROOT/1m.bin"
+    if [[ -f $REPO_ROOT/static/index.html ]]; then
+        cp "$REPO_ROOT/static/index.html" "$DOC_ROOT/index.html"
+    else
+        printf '<!doctype html>\n<html><head><title>tinyhttpd</title></head><body><h1>It works</h1></body></html>\n' \
+            >"$DOC_ROOT/index.html"
+    fi
+    # nginx workers run as "nobody" when started by root: mktemp -d is 0700.
+    chmod 755 "$WORK_DIR" "$DOC_ROOT"
+    chmod 644 "$DOC_ROOT"/*
+}
+
+# A free TCP port below the ephemeral range, so it never collides with a
+# client port that wrk left in TIME_WAIT.
+free_port() {
+    python3 - <<'EOF'
+import random, socket
+for _ in range(200):
+    port = random.randint(20000, 32000)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    break
+else:
+    raise SystemExit("no free port found")
+EOF
+}
+
+# ---------------------------------------------------------------- servers --
+
+server_installed() {
+    case $1 in
+        tinyhttpd) [[ -x $TINYHTTPD_BIN ]] ;;
+        nginx | lighttpd) command -v "$1" >/dev/null ;;
+        *) return 1 ;;
+    esac
+}
+
+start_tinyhttpd() {
+    local port=$1
+    taskset -c "$SERVER_CPU" "$TINYHTTPD_BIN" --port "$port" --root "$DOC_ROOT" --bind "$HOST" \
+        >"$WORK_DIR/logs/tinyhttpd.log" 2>&1 &
+    SERVER_PID=$!
+}
+
+# One worker plus its master (daemon off keeps the master as our child);
+# every path nginx writes to lives in the temp dir, nothing under /etc or /var.
+start_nginx() {
+    local port=$1 dir=$WORK_DIR/nginx
+    mkdir -p "$dir"
+    cat >"$dir/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+master_process on;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+worker_rlimit_nofile $NOFILE;
+events {
+    worker_connections $((NOFILE - 64));
+}
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush $NGINX_TCP_NOPUSH;
+    open_file_cache max=1000 inactive=20s;
+    keepalive_requests 1000000;
+    keepalive_timeout 300s;
+    types {
+        text/html html;
+        application/octet-stream bin;
+    }
+    default_type application/octet-stream;
+    client_body_temp_path $dir/body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    server {
+        # A deep backlog so the 1000-connection burst is not dropped SYNs.
+        listen $HOST:$port backlog=4096;
+        root $DOC_ROOT;
+        index index.html;
+    }
+}
+EOF
+    taskset -c "$SERVER_CPU" nginx -p "$dir/" -e "$dir/error.log" -c "$dir/nginx.conf" \
+        >"$WORK_DIR/logs/nginx.log" 2>&1 &
+    SERVER_PID=$!
+}
+
+start_lighttpd() {
+    local port=$1 dir=$WORK_DIR/lighttpd
+    mkdir -p "$dir"
+    # lighttpd caps max-connections at max-fds/2; max-keep-alive-requests is
+    # a 16-bit setting, so 65535 is its maximum. No mod_accesslog = no
+    # access log. A long idle timeout keeps scenario 6's connections open.
+    cat >"$dir/lighttpd.conf" <<EOF
+server.document-root = "$DOC_ROOT"
+server.bind = "$HOST"
+server.port = $port
+server.errorlog = "$dir/error.log"
+server.max-fds = $NOFILE
+server.max-connections = $((NOFILE / 2))
+server.max-keep-alive-requests = 65535
+server.max-keep-alive-idle = 300
+server.listen-backlog = 4096
+index-file.names = ("index.html")
+mimetype.assign = (".html" => "text/html", ".bin" => "application/octet-stream")
+EOF
+    taskset -c "$SERVER_CPU" lighttpd -D -f "$dir/lighttpd.conf" \
+        >"$WORK_DIR/logs/lighttpd.log" 2>&1 &
+    SERVER_PID=$!
+}
+
+# The server's root pid and all its descendants (nginx master + worker).
+server_pids() {
+    local pid=${1:-$SERVER_PID} child
+    [[ -n $pid ]] || return 0
+    echo "$pid"
+    for child in $(pgrep -P "$pid" || true); do
+        server_pids "$child"
+    done
+}
+
+# Start server $1 on a fresh port and wait until it accepts connections.
+start_server() {
+    local name=$1 i
+    SERVER_PORT=$(free_port)
+    "start_$name" "$SERVER_PORT"
+    for ((i = 0; i < 100; i++)); do
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            wait "$SERVER_PID" 2>/dev/null || true
+            SERVER_PID=""
+            tail -n 5 "$WORK_DIR/logs/$name.log" >&2 || true
+            return 1
+        fi
+        if (exec 3<>"/dev/tcp/$HOST/$SERVER_PORT") 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    stop_server
+    return 1
+}
+
+# TERM the server, give it 5 s to exit, then KILL whatever is left.
+stop_server() {
+    [[ -n $SERVER_PID ]] || return 0
+    local -a pids
+    mapfile -t pids < <(server_pids)
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    local i
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "${pids[@]}" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+}
+
+# Check that the server returns every file with the right size, so a broken
+# server is skipped instead of producing fast-but-wrong numbers.
+sanity_check() {
+    python3 - "$HOST" "$SERVER_PORT" "$DOC_ROOT" <<'EOF'
+import http.client, os, sys
+host, port, root = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+for path in ("/", "/128.bin", "/1k.bin", "/1m.bin"):
+    want = open(os.path.join(root, path.lstrip("/") or "index.html"), "rb").read()
+    c = http.client.HTTPConnection(host, port, timeout=5)
+    c.request("GET", path)
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    if r.status != 200 or body != want:
+        sys.exit("GET %s: status %d, %d bytes (want 200, %d bytes)"
+                 % (path, r.status, len(body), len(want)))
+EOF
+}
+
+# Total utime+stime clock ticks of all server processes. Fields 14 and 15 of
+# /proc/PID/stat; cut after the last ')' since comm may contain spaces.
+server_cpu_ticks() {
+    local pid stat total=0
+    local -a f
+    for pid in $(server_pids); do
+        stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+        read -ra f <<<"${stat##*) }"
+        # f[0] is field 3 (state), so field N is f[N-3].
+        total=$((total + f[11] + f[12]))
+    done
+    echo "$total"
+}
+
+# Total VmRSS (kB) of all server processes.
+server_rss_kb() {
+    local pid kb total=0
+    for pid in $(server_pids); do
+        kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+        total=$((total + ${kb:-0}))
+    done
+    echo "$total"
+}
+
+# ------------------------------------------------------------- scenarios --
+
+# Sets S_NAME S_CONNS S_PATH S_SCRIPT S_ARGS for throughput scenario $1.
+scenario_spec() {
+    S_ARGS=()
+    case $1 in
+        1) S_NAME=1k-keepalive S_CONNS=64 S_PATH=/1k.bin S_SCRIPT=report.lua ;;
+        2) S_NAME=1m-keepalive S_CONNS=16 S_PATH=/1m.bin S_SCRIPT=report.lua ;;
+        3) S_NAME=1k-close S_CONNS=32 S_PATH=/1k.bin S_SCRIPT=close.lua ;;
+        4) S_NAME=128-pipeline$PIPELINE_DEPTH S_CONNS=32 S_PATH=/128.bin S_SCRIPT=pipeline.lua
+           S_ARGS=(-- "$PIPELINE_DEPTH" /128.bin) ;;
+        5) S_NAME=1k-c1000 S_CONNS=1000 S_PATH=/1k.bin S_SCRIPT=report.lua ;;
+        *) return 1 ;;
+    esac
+}
+
+# wrk for the current scenario against the running server; output to $2.
+run_wrk() {
+    local duration=$1 outfile=$2
+    taskset -c "$CLIENT_CPU" wrk -t1 -c"$S_CONNS" -d"$duration" --latency \
+        -s "$LOAD_DIR/$S_SCRIPT" "http://$HOST:$SERVER_PORT$S_PATH" "${S_ARGS[@]}" \
+        >"$outfile" 2>&1
+}
+
+# One measured run: scenario $1, server $2, round $3. Appends a results row.
+measure_run() {
+    local sc=$1 server=$2 round=$3
+    local tag="r$round-s$sc-$server" wlog t0 t1 report
+    wlog=$WORK_DIR/logs/wrk-$tag.log
+    scenario_spec "$sc"
+
+    if ! start_server "$server"; then
+        note "$server failed to start; skipping it from now on"
+        SKIP[$server]="failed to start"
+        return 0
+    fi
+    if ! sanity_check >&2; then
+        note "$server failed the sanity check; skipping it from now on"
+        SKIP[$server]="failed the sanity check"
+        stop_server
+        return 0
+    fi
+    if [[ $WARMUP != 0 ]]; then
+        run_wrk "${WARMUP}s" "$WORK_DIR/logs/warmup-$tag.log" || true
+    fi
+
+    t0=$(server_cpu_ticks)
+    if ! run_wrk "$DURATION" "$wlog"; then
+        note "wrk failed for $tag: $(tail -n 3 "$wlog")"
+    fi
+    t1=$(server_cpu_ticks)
+    stop_server
+
+    report=$(grep '^REPORT ' "$wlog" | tail -n 1 || true)
+    if [[ -z $report ]]; then
+        note "no REPORT line from wrk for $tag (see below)"
+        tail -n 5 "$wlog" >&2
+        return 0
+    fi
+    local -A r=()
+    local kv
+    local -a kvs
+    read -ra kvs <<<"${report#REPORT }"
+    for kv in "${kvs[@]}"; do
+        r[${kv%%=*}]=${kv#*=}
+    done
+    local errs=$((r[err_connect] + r[err_read] + r[err_write] + r[err_timeout] + r[non2xx]))
+    local cpu_us_req
+    cpu_us_req=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v n="${r[requests]}" \
+        'BEGIN { printf "%.3f", (n > 0 ? t * 1e6 / hz / n : 0) }')
+
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+        "$sc" "$S_NAME" "$server" "$round" "${r[requests]}" "${r[rps]}" "${r[mbps]}" \
+        "${r[p50_us]}" "${r[p99_us]}" "$cpu_us_req" \
+        "${r[err_connect]}" "${r[err_read]}" "${r[err_write]}" "${r[err_timeout]}" "${r[non2xx]}" \
+        "$((t1 - t0))" >>"$WORK_DIR/results/runs.tsv"
+
+    local flag=""
+    if ((errs > 0)); then
+        flag="  !! ERRORS connect=${r[err_connect]} read=${r[err_read]} write=${r[err_write]}"
+        flag+=" timeout=${r[err_timeout]} non2xx=${r[non2xx]}"
+    fi
+    printf '[round %s] %-18s %-9s %10.0f req/s %9.1f MB/s  p50 %7.3f ms  p99 %7.3f ms  %7.2f CPU us/req%s\n' \
+        "$round" "$sc:$S_NAME" "$server" "${r[rps]}" "${r[mbps]}" \
+        "$(awk -v u="${r[p50_us]}" 'BEGIN{print u/1000}')" \
+        "$(awk -v u="${r[p99_us]}" 'BEGIN{print u/1000}')" \
+        "$cpu_us_req" "$flag"
+}
+
+# Scenario 6: RSS of server $1 before and after IDLE_CONNS idle keep-alive
+# connections, each of which completed one GET of the 1 KiB file.
+measure_memory() {
+    local server=$1 before after line="" ok="" failed="" alive=""
+    if ! start_server "$server"; then
+        note "$server failed to start; skipping scenario 6 for it"
+        return 0
+    fi
+    if ! sanity_check >&2; then
+        note "$server failed the sanity check; skipping scenario 6 for it"
+        stop_server
+        return 0
+    fi
+    sleep 0.5
+    before=$(server_rss_kb)
+
+    # Drive the client through two FIFOs: lines from its stdout, commands
+    # (and finally EOF) to its stdin.
+    local fifo_in=$WORK_DIR/idle.in fifo_out=$WORK_DIR/idle.out
+    rm -f "$fifo_in" "$fifo_out"
+    mkfifo "$fifo_in" "$fifo_out"
+    taskset -c "$CLIENT_CPU" python3 "$LOAD_DIR/idle_conns.py" \
+        --host "$HOST" --port "$SERVER_PORT" --path /1k.bin -n "$IDLE_CONNS" \
+        <"$fifo_in" >"$fifo_out" 2>>"$WORK_DIR/logs/idle-$server.log" &
+    IDLE_PID=$!
+    exec {IDLE_WFD}>"$fifo_in" {IDLE_RFD}<"$fifo_out"
+    local rfd=$IDLE_RFD wfd=$IDLE_WFD
+    while IFS= read -r -t 180 -u "$rfd" line; do
+        case $line in
+            opened*) ok=${line#*ok=}; ok=${ok%% *}; failed=${line##*failed=} ;;
+            ready) break ;;
+        esac
+    done
+    if [[ $line != ready ]]; then
+        note "idle_conns.py did not get ready for $server: $(tail -n 3 "$WORK_DIR/logs/idle-$server.log")"
+        stop_idle_client
+        stop_server
+        return 0
+    fi
+    # Let the server finish any deferred per-connection work before sampling.
+    sleep 1
+    after=$(server_rss_kb)
+    echo check >&"$wfd"
+    if IFS= read -r -t 30 -u "$rfd" line && [[ $line == alive* ]]; then
+        alive=${line#alive }
+    fi
+    # EOF on its stdin makes idle_conns.py close everything and exit.
+    stop_idle_client
+    stop_server
+
+    local per_conn
+    per_conn=$(awk -v b="$before" -v a="$after" -v n="${alive:-$ok}" \
+        'BEGIN { printf "%.0f", (n > 0 ? (a - b) * 1024 / n : 0) }')
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$server" "$before" "$after" "$ok" "$failed" \
+        "${alive:-}" "$per_conn" >>"$WORK_DIR/results/memory.tsv"
+    local flag=""
+    if [[ $failed != 0 || ${alive:-x} != "$ok" ]]; then
+        flag="  !! opened $ok, failed $failed, alive at sample ${alive:-?}"
+    fi
+    printf '[memory] %-9s RSS %7d kB -> %7d kB with %s idle conns: %6s bytes/conn%s\n' \
+        "$server" "$before" "$after" "${alive:-$ok}" "$per_conn" "$flag"
+}
+
+# ------------------------------------------------------------------- main --
+
+main() {
+    ensure_tools
+    raise_fd_limit
+    CLK_TCK=$(getconf CLK_TCK)
+    export WRK_REPORT_LUA=$LOAD_DIR/report.lua
+
+    WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tinyhttpd-bench.XXXXXX")
+    mkdir -p "$WORK_DIR/logs" "$WORK_DIR/results"
+    printf 'scenario\tname\tserver\tround\trequests\trps\tmbps\tp50_us\tp99_us\tcpu_us_per_req\terr_connect\terr_read\terr_write\terr_timeout\tnon2xx\tcpu_ticks\n' \
+        >"$WORK_DIR/results/runs.tsv"
+    printf 'server\trss_before_kb\trss_after_kb\topened\tfailed\talive\tbytes_per_conn\n' \
+        >"$WORK_DIR/results/memory.tsv"
+
+    build_tinyhttpd
+    make_docroot
+
+    # Servers to run, in the order given; missing ones are skipped with a note.
+    local -a servers=() s
+    for s in $SERVERS; do
+        if [[ -n ${SKIP[$s]:-} ]]; then
+            note "skipping $s: ${SKIP[$s]}"
+        elif ! server_installed "$s"; then
+            note "skipping $s: not installed"
+        else
+            servers+=("$s")
+        fi
+    done
+    ((${#servers[@]})) || die "no server to benchmark"
+
+    local -a tput=() sc
+    local mem=0
+    for sc in $SCENARIOS; do
+        case $sc in
+            1 | 2 | 3 | 4) tput+=("$sc") ;;
+            5) if ((NOFILE < 1100)); then note "skipping scenario 5: fd limit $NOFILE < 1100"; else tput+=(5); fi ;;
+            6) if ((NOFILE < IDLE_CONNS + 100)); then
+                   note "scenario 6: fd limit $NOFILE is low for $IDLE_CONNS connections"
+               fi
+               mem=1 ;;
+            *) die "unknown scenario '$sc' (valid: 1-6)" ;;
+        esac
+    done
+
+    log "servers: ${servers[*]}; scenarios: $SCENARIOS; rounds: $ROUNDS; duration: $DURATION" \
+        "(+${WARMUP}s warm-up); server CPU $SERVER_CPU, wrk CPU $CLIENT_CPU; fd limit $NOFILE"
+
+    local round i n=${#servers[@]}
+    for ((round = 1; round <= ROUNDS; round++)); do
+        for sc in "${tput[@]}"; do
+            # Rotate which server goes first each round so no server always
+            # runs right after the same neighbour.
+            for ((i = 0; i < n; i++)); do
+                s=${servers[(i + round - 1) % n]}
+                [[ -z ${SKIP[$s]:-} ]] || continue
+                measure_run "$sc" "$s" "$round"
+            done
+        done
+    done
+
+    if ((mem)); then
+        for s in "${servers[@]}"; do
+            [[ -z ${SKIP[$s]:-} ]] || continue
+            measure_memory "$s"
+        done
+    fi
+
+    echo
+    python3 "$LOAD_DIR/summarize.py" "$WORK_DIR/results/runs.tsv" "$WORK_DIR/results/memory.tsv"
+    for s in "${!SKIP[@]}"; do
+        note "$s was skipped: ${SKIP[$s]}"
+    done
+    if [[ -n $OUT ]]; then
+        log "raw results and logs will be kept in $OUT"
+    fi
+}
+
+main "$@"

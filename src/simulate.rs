@@ -1,0 +1,109 @@
+//! A connection driven over memory instead of a socket, resumed exactly as the loop would
+//! resume it: the basis of the byte-split tests and the fuzz target.
+
+use std::io;
+use std::path::Path;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use crate::config::Timeouts;
+use crate::conn::{Connection, Shared};
+use crate::event_loop::{Detached, Step, Wake};
+use crate::files::Site;
+use crate::transport::MemoryTransport;
+
+/// More resumes than this without blocking means a task that never yields control.
+const MAX_RESUMES_PER_EVENT: usize = 10_000;
+
+pub struct Simulation {
+    connection: Connection<MemoryTransport>,
+    driver: Detached<()>,
+    now: Instant,
+    done: bool,
+}
+
+impl Simulation {
+    /// A connection to a site served from `root`, with default limits.
+    pub fn new(root: &Path) -> io::Result<Simulation> {
+        let site = Site::open(root, "index.html", false)?;
+        let timeouts = Timeouts {
+            head: Duration::from_secs(10),
+            body: Duration::from_secs(10),
+            keepalive: Duration::from_secs(60),
+            send: Duration::from_secs(30),
+        };
+        let shared = Rc::new(Shared::new(site, timeouts, 1024 * 1024, 1));
+        let now = Instant::now();
+        Ok(Simulation {
+            connection: Connection::new(MemoryTransport::default(), shared, now),
+            driver: Detached::default(),
+            now,
+            done: false,
+        })
+    }
+
+    /// Delivers `chunk` as one read's worth and runs the connection until it blocks.
+    pub fn receive(&mut self, chunk: &[u8]) {
+        self.connection.stream_mut().push_input(chunk);
+        self.run(Wake {
+            readable: true,
+            writable: true,
+            ..Wake::default()
+        });
+    }
+
+    /// The client closes its side; runs the connection until it blocks or finishes.
+    pub fn close_input(&mut self) {
+        self.connection.stream_mut().close_input();
+        self.run(Wake {
+            readable: true,
+            writable: true,
+            hangup: true,
+            ..Wake::default()
+        });
+    }
+
+    /// Lets time pass up to the connection's deadline and runs it, as a timer would.
+    pub fn expire_deadline(&mut self) {
+        if let Some(deadline) = self.driver.deadline {
+            self.now = self.now.max(deadline);
+            self.run(Wake {
+                deadline: true,
+                ..Wake::default()
+            });
+        }
+    }
+
+    /// Everything the server has written so far.
+    pub fn output(&self) -> &[u8] {
+        &self.connection.stream().output
+    }
+
+    /// Whether the server has shut down its side.
+    pub fn output_closed(&self) -> bool {
+        self.connection.stream().output_closed
+    }
+
+    /// Whether the connection task has finished.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    fn run(&mut self, mut wake: Wake) {
+        for _ in 0..MAX_RESUMES_PER_EVENT {
+            if self.done {
+                return;
+            }
+            let connection = &mut self.connection;
+            let step = self
+                .driver
+                .resume(self.now, |cx| connection.resume(wake, cx));
+            match step {
+                Step::Blocked => return,
+                Step::Done => self.done = true,
+                Step::Yield => wake = Wake::default(),
+            }
+        }
+        panic!("connection kept running without blocking");
+    }
+}
