@@ -25,7 +25,6 @@
 //! response is out, so bytes after a bad head can never be read as a request.
 
 use std::cell::{Cell, RefCell};
-use std::fs::File;
 use std::io;
 use std::rc::Rc;
 use std::time::Instant;
@@ -36,7 +35,8 @@ use crate::config::{
     SEND_BUDGET_BYTES, Timeouts,
 };
 use crate::event_loop::{Context, Step, TaskId, Wake};
-use crate::files::Site;
+use crate::file_cache::FileCache;
+use crate::files::{Site, StaticFile};
 use crate::handler::{self, Reply};
 use crate::http::Status;
 use crate::http::chunked::ChunkedDecoder;
@@ -49,6 +49,7 @@ use crate::transport::Transport;
 /// open connections that holds the listener back at `--max-conns`.
 pub struct Shared {
     site: Site,
+    files: RefCell<FileCache>,
     timeouts: Timeouts,
     max_body_bytes: u64,
     date: RefCell<DateCache>,
@@ -66,6 +67,7 @@ impl Shared {
     ) -> Shared {
         Shared {
             site,
+            files: RefCell::new(FileCache::default()),
             timeouts,
             max_body_bytes,
             date: RefCell::new(DateCache::default()),
@@ -134,7 +136,7 @@ enum BodyLeft {
 }
 
 struct FileBody {
-    file: File,
+    file: Rc<StaticFile>,
     offset: u64,
     end: u64,
 }
@@ -344,7 +346,13 @@ impl<S: Transport> Connection<S> {
             Ok(request) => request,
             Err(status) => return self.error_response(status, cx),
         };
-        let reply = handler::respond(&self.shared.site, &request, &mut self.path);
+        let reply = handler::respond(
+            &self.shared.site,
+            &mut self.shared.files.borrow_mut(),
+            &request,
+            &mut self.path,
+            cx.now(),
+        );
         let head_only = request.method == Method::Head;
 
         // A client that sent `Expect: 100-continue` may be holding its body back; rather than
@@ -417,10 +425,18 @@ impl<S: Transport> Connection<S> {
                 head.content_type = Some(file.content_type);
                 head.last_modified = file.modified;
                 head.write(&mut self.output);
-                (!head_only && file.len > 0).then_some(FileBody {
-                    file: file.file,
+                if head_only || file.len == 0 {
+                    return None;
+                }
+                if let Some(bytes) = &file.bytes {
+                    self.output.extend_from_slice(bytes);
+                    return None;
+                }
+                let end = file.len;
+                Some(FileBody {
+                    file,
                     offset: 0,
-                    end: file.len,
+                    end,
                 })
             }
             Reply::Redirect(location) => {
@@ -605,7 +621,10 @@ impl<S: Transport> Connection<S> {
                 }
                 let left = usize::try_from(body.end - body.offset).unwrap_or(usize::MAX);
                 let len = left.min(budget.send_bytes);
-                match self.stream.send_file(&body.file, &mut body.offset, len) {
+                match self
+                    .stream
+                    .send_file(&body.file.file, &mut body.offset, len)
+                {
                     // The file shrank under us: the promised length cannot be kept, so the
                     // only honest end is to close.
                     Ok(0) => return (State::Done, Flow::Stop(Step::Done)),

@@ -12,16 +12,21 @@
 
 use std::ffi::CStr;
 use std::ffi::OsStr;
-use std::fs::File;
+use std::fs::{File, Metadata};
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::http::Status;
 use crate::http::mime::{self, ContentType};
 use crate::sys::file::open_beneath;
+
+/// Files up to this size are read into memory once, so their responses are a copy into the
+/// output buffer and pipelined responses leave in one write.
+pub const INLINE_FILE_MAX_BYTES: u64 = 16 * 1024;
 
 /// A regular file, open, with what its response head needs.
 #[derive(Debug)]
@@ -30,6 +35,17 @@ pub struct StaticFile {
     pub len: u64,
     pub modified: Option<SystemTime>,
     pub content_type: ContentType,
+    /// The whole content, for a small file (`INLINE_FILE_MAX_BYTES`); `len` bytes exactly.
+    pub bytes: Option<Box<[u8]>>,
+    /// Device, inode, size and modification time: what tells whether the file changed.
+    identity: (u64, u64, u64, i64, i64),
+}
+
+impl StaticFile {
+    /// Whether `other` is the same file, unchanged.
+    pub fn same_as(&self, other: &StaticFile) -> bool {
+        self.identity == other.identity
+    }
 }
 
 /// What a path names, when it names something servable.
@@ -76,7 +92,10 @@ impl Site {
         }
         let (file, metadata) = self.open_file(path)?;
         if metadata.is_file() {
-            return Ok(Resource::File(self.static_file(file, &metadata, path)));
+            if trailing_slash {
+                return Err(Status::NotFound); // a file is not a directory: `/a.txt/`
+            }
+            return Ok(Resource::File(static_file(file, &metadata, path)));
         }
         if !metadata.is_dir() {
             return Err(Status::Forbidden);
@@ -90,7 +109,7 @@ impl Site {
         path.extend_from_slice(&self.index_name);
         match self.open_file(path) {
             Ok((file, metadata)) if metadata.is_file() => {
-                Ok(Resource::File(self.static_file(file, &metadata, path)))
+                Ok(Resource::File(static_file(file, &metadata, path)))
             }
             // A directory without an index is not listed.
             Ok(_) | Err(Status::NotFound) => Err(Status::Forbidden),
@@ -98,20 +117,10 @@ impl Site {
         }
     }
 
-    fn static_file(&self, file: File, metadata: &std::fs::Metadata, path: &[u8]) -> StaticFile {
-        let name_start = path.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
-        StaticFile {
-            file,
-            len: metadata.len(),
-            modified: metadata.modified().ok(),
-            content_type: mime::content_type(&path[name_start..]),
-        }
-    }
-
     /// Opens `path` beneath the root. A path without symlinks costs one open. One with
     /// symlinks is resolved to where it really leads, which must be beneath the root (403
     /// otherwise) and pass the dotfile policy, and that symlink-free path is what gets opened.
-    fn open_file(&self, path: &mut Vec<u8>) -> Result<(File, std::fs::Metadata), Status> {
+    fn open_file(&self, path: &mut Vec<u8>) -> Result<(File, Metadata), Status> {
         let opened = match open_relative(self.root.as_fd(), path) {
             Err(e) if e.raw_os_error() == Some(libc::ELOOP) => self.open_through_symlinks(path),
             other => other.map_err(|e| status_for(&e)),
@@ -141,6 +150,35 @@ impl Site {
         // changed in between, the open fails rather than follow a new link.
         open_relative(self.root.as_fd(), &mut resolved).map_err(|e| status_for(&e))
     }
+}
+
+fn static_file(file: File, metadata: &Metadata, path: &[u8]) -> StaticFile {
+    let name_start = path.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
+    let len = metadata.len();
+    let bytes = (len <= INLINE_FILE_MAX_BYTES)
+        .then(|| read_whole(&file, len))
+        .flatten();
+    StaticFile {
+        file,
+        len,
+        modified: metadata.modified().ok(),
+        content_type: mime::content_type(&path[name_start..]),
+        bytes,
+        identity: (
+            metadata.dev(),
+            metadata.ino(),
+            len,
+            metadata.mtime(),
+            metadata.mtime_nsec(),
+        ),
+    }
+}
+
+/// Reads exactly `len` bytes from the start of `file`, or nothing if it is not that long now.
+fn read_whole(file: &File, len: u64) -> Option<Box<[u8]>> {
+    let mut bytes = vec![0; usize::try_from(len).ok()?].into_boxed_slice();
+    file.read_exact_at(&mut bytes, 0).ok()?;
+    Some(bytes)
 }
 
 /// `open_beneath` for a relative path held without its NUL (empty means the directory

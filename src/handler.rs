@@ -5,7 +5,11 @@
 
 use percent_encoding::{AsciiSet, CONTROLS, percent_encode};
 
-use crate::files::{Resource, Site, StaticFile};
+use std::rc::Rc;
+use std::time::Instant;
+
+use crate::file_cache::{FileCache, Lookup};
+use crate::files::{Site, StaticFile};
 use crate::http::Status;
 use crate::http::path;
 use crate::http::request::{Method, Request, Target};
@@ -32,7 +36,7 @@ const PATH_ESCAPES: &AsciiSet = &CONTROLS
 #[derive(Debug)]
 pub enum Reply {
     /// 200 with the file.
-    File(StaticFile),
+    File(Rc<StaticFile>),
     /// 301 to this location.
     Redirect(Vec<u8>),
     /// 200 to OPTIONS, with `Allow`.
@@ -42,7 +46,13 @@ pub enum Reply {
 }
 
 /// Decides the reply. `path_scratch` is a reusable buffer for the normalised path.
-pub fn respond(site: &Site, request: &Request<'_>, path_scratch: &mut Vec<u8>) -> Reply {
+pub fn respond(
+    site: &Site,
+    files: &mut FileCache,
+    request: &Request<'_>,
+    path_scratch: &mut Vec<u8>,
+    now: Instant,
+) -> Reply {
     match request.method {
         Method::Get | Method::Head => {}
         Method::Options => return Reply::Options,
@@ -55,9 +65,9 @@ pub fn respond(site: &Site, request: &Request<'_>, path_scratch: &mut Vec<u8>) -
         Ok(info) => info,
         Err(status) => return Reply::Error(status),
     };
-    match site.resolve(path_scratch, info.trailing_slash) {
-        Ok(Resource::File(file)) => Reply::File(file),
-        Ok(Resource::DirectoryWithoutSlash) => {
+    match files.lookup(site, path_scratch, info.trailing_slash, now) {
+        Ok(Lookup::File(file)) => Reply::File(file),
+        Ok(Lookup::DirectoryWithoutSlash) => {
             Reply::Redirect(directory_location(path_scratch, query))
         }
         Err(status) => Reply::Error(status),

@@ -11,6 +11,7 @@ pub mod buffer;
 pub mod config;
 pub mod conn;
 pub mod event_loop;
+pub mod file_cache;
 pub mod files;
 pub mod handler;
 pub mod http;
