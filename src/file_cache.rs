@@ -3,8 +3,11 @@
 //!
 //! Freshness rule: an entry is trusted for `REVALIDATE_AFTER`; after that the next request
 //! resolves the path again, and keeps the cached entry only if it is still the same file,
-//! unchanged (device, inode, size, mtime). So a changed, replaced or deleted file is noticed
-//! within that interval. Failures (404, 403) are never cached.
+//! unchanged (device, inode, size, mtime). So a replaced or deleted file is noticed within
+//! that interval. A small file's bytes are a complete copy, so within it the old version is
+//! sent whole; a large file is sent from the open fd, so it is checked with an fstat on every
+//! request, and a file rewritten in place is never sent with a stale length. Failures (404,
+//! 403) are never cached.
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -52,8 +55,9 @@ impl FileCache {
             path.push(b'/');
         }
         let cached = self.entries.get(path.as_slice()).and_then(|entry| {
-            (now.saturating_duration_since(entry.checked_at) < REVALIDATE_AFTER)
-                .then(|| Rc::clone(&entry.file))
+            let fresh = now.saturating_duration_since(entry.checked_at) < REVALIDATE_AFTER
+                && (entry.file.bytes.is_some() || entry.file.unchanged_on_disk());
+            fresh.then(|| Rc::clone(&entry.file))
         });
         if let Some(file) = cached {
             path.truncate(key_len);

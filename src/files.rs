@@ -46,6 +46,14 @@ impl StaticFile {
     pub fn same_as(&self, other: &StaticFile) -> bool {
         self.identity == other.identity
     }
+
+    /// Whether the open file still has the size and mtime it was opened with. A file
+    /// rewritten in place keeps its inode, so only a fresh fstat can tell.
+    pub fn unchanged_on_disk(&self) -> bool {
+        self.file
+            .metadata()
+            .is_ok_and(|metadata| identity(&metadata) == self.identity)
+    }
 }
 
 /// What a path names, when it names something servable.
@@ -164,14 +172,18 @@ fn static_file(file: File, metadata: &Metadata, path: &[u8]) -> StaticFile {
         modified: metadata.modified().ok(),
         content_type: mime::content_type(&path[name_start..]),
         bytes,
-        identity: (
-            metadata.dev(),
-            metadata.ino(),
-            len,
-            metadata.mtime(),
-            metadata.mtime_nsec(),
-        ),
+        identity: identity(metadata),
     }
+}
+
+fn identity(metadata: &Metadata) -> (u64, u64, u64, i64, i64) {
+    (
+        metadata.dev(),
+        metadata.ino(),
+        metadata.len(),
+        metadata.mtime(),
+        metadata.mtime_nsec(),
+    )
 }
 
 /// Reads exactly `len` bytes from the start of `file`, or nothing if it is not that long now.

@@ -1,0 +1,182 @@
+//! The command line: help, version, bad flags, start-up failures, IPv6 binding.
+
+mod common;
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use common::*;
+
+/// Long enough for any start-up failure; a server that starts instead is killed and fails.
+const EXIT_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[test]
+fn help_exits_0_and_lists_flags() {
+    let (status, stdout, stderr) = run_to_exit(&["--help"], EXIT_TIMEOUT);
+    assert_eq!(status.code(), Some(0), "stderr: {stderr}");
+    for flag in ["--port", "--root", "--bind"] {
+        assert!(
+            stdout.contains(flag),
+            "--help should mention {flag}:\n{stdout}"
+        );
+    }
+}
+
+#[test]
+fn version_exits_0() {
+    let (status, stdout, stderr) = run_to_exit(&["--version"], EXIT_TIMEOUT);
+    assert_eq!(status.code(), Some(0), "stderr: {stderr}");
+    assert_eq!(
+        stdout.trim(),
+        format!("tinyhttpd {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+/// Exit status 2, nothing on stdout, and an `error:` line naming `mention` first on stderr.
+fn assert_usage_error(args: &[&str], mention: &str) -> String {
+    let (status, stdout, stderr) = run_to_exit(args, EXIT_TIMEOUT);
+    assert_eq!(status.code(), Some(2), "{args:?}: stderr: {stderr}");
+    assert!(stdout.is_empty(), "{args:?}: stdout: {stdout:?}");
+    let first = stderr.lines().next().unwrap_or_default();
+    assert!(first.starts_with("error:"), "{args:?}: stderr: {stderr:?}");
+    assert!(first.contains(mention), "{args:?}: stderr: {stderr:?}");
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("error:")).count(),
+        1,
+        "{args:?}: one error expected: {stderr:?}"
+    );
+    stderr
+}
+
+#[test]
+fn bad_port_value_exits_2() {
+    assert_usage_error(&["--port", "abc"], "abc");
+    assert_usage_error(&["--port", "70000"], "70000");
+}
+
+#[test]
+fn unknown_flag_exits_2() {
+    assert_usage_error(&["--no-such-flag"], "--no-such-flag");
+}
+
+#[test]
+fn bad_bind_address_exits_2() {
+    assert_usage_error(&["--bind", "localhost:80"], "localhost:80");
+}
+
+/// Bad flags give a one-line error: none of clap's default blank, tip, Usage or
+/// "For more information" lines.
+#[test]
+fn usage_error_is_one_line() {
+    for args in [&["--port", "abc"][..], &["--no-such-flag"][..]] {
+        let stderr = assert_usage_error(args, "");
+        assert_eq!(
+            stderr.lines().filter(|l| !l.trim().is_empty()).count(),
+            1,
+            "{args:?}: stderr should be one line: {stderr:?}"
+        );
+    }
+}
+
+#[test]
+fn missing_root_exits_1_naming_the_path() {
+    let dir = TempDir::new();
+    let missing = dir.path().join("no-such-root-dir");
+    let missing = missing.to_str().unwrap();
+    let (status, stdout, stderr) = run_to_exit(
+        &["--port", "0", "--bind", "127.0.0.1", "--root", missing],
+        EXIT_TIMEOUT,
+    );
+    assert_eq!(status.code(), Some(1), "stderr: {stderr}");
+    assert!(stdout.is_empty(), "stdout: {stdout:?}");
+    assert!(
+        stderr.contains(missing),
+        "stderr should name {missing}: {stderr:?}"
+    );
+    assert!(
+        stderr.to_lowercase().contains("no such file or directory"),
+        "stderr should say why: {stderr:?}"
+    );
+}
+
+#[test]
+fn root_that_is_a_file_exits_1() {
+    let dir = TempDir::new();
+    let file = write_file_in(dir.path(), "plain-file.txt", "not a directory");
+    let file = file.to_str().unwrap();
+    let (status, stdout, stderr) = run_to_exit(
+        &["--port", "0", "--bind", "127.0.0.1", "--root", file],
+        EXIT_TIMEOUT,
+    );
+    assert_eq!(status.code(), Some(1), "stderr: {stderr}");
+    assert!(stdout.is_empty(), "stdout: {stdout:?}");
+    assert!(
+        stderr.contains(file),
+        "stderr should name {file}: {stderr:?}"
+    );
+    assert!(
+        stderr.to_lowercase().contains("not a directory"),
+        "stderr should say why: {stderr:?}"
+    );
+}
+
+#[test]
+fn port_in_use_exits_1() {
+    let dir = TempDir::new();
+    let root = dir.path().to_str().unwrap();
+    let taken = TcpListener::bind("127.0.0.1:0").expect("bind a port to occupy");
+    let port = taken.local_addr().unwrap().port().to_string();
+    let (status, stdout, stderr) = run_to_exit(
+        &["--port", &port, "--bind", "127.0.0.1", "--root", root],
+        EXIT_TIMEOUT,
+    );
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "stdout: {stdout:?} stderr: {stderr}"
+    );
+    assert!(stdout.is_empty(), "stdout: {stdout:?}");
+    assert!(
+        stderr.to_lowercase().contains("address already in use"),
+        "stderr: {stderr:?}"
+    );
+    assert!(
+        stderr.contains(&port),
+        "stderr should name the port: {stderr:?}"
+    );
+    drop(taken);
+}
+
+#[test]
+fn bind_ipv6_loopback() {
+    if TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("note: IPv6 loopback unavailable; skipping");
+        return;
+    }
+    let dir = TempDir::new();
+    write_file_in(dir.path(), "index.html", "over v6\n");
+    let args: Vec<String> = ["--port", "0", "--bind", "::1", "--root"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([dir.path().to_str().unwrap().to_string()])
+        .collect();
+    let (mut child, line, _stderr) = spawn_listening(&args);
+    let result = std::panic::catch_unwind(|| {
+        assert!(
+            line.starts_with("listening on http://[::1]:"),
+            "listening line: {line:?}"
+        );
+        let addr = parse_listening_line(&line);
+        assert!(addr.ip().is_ipv6() && addr.ip().is_loopback(), "{addr}");
+        let mut conn = Conn::connect(addr);
+        conn.send("GET / HTTP/1.1\r\nHost: [::1]\r\nConnection: close\r\n\r\n");
+        let response = conn.read_response();
+        assert_eq!(response.status, 200, "{}", response.summary());
+        assert_eq!(response.body, b"over v6\n");
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}

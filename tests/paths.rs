@@ -1,0 +1,256 @@
+//! Path safety: traversal, symlinks, dotfiles, special files, redirect locations.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const SECRET: &str = "TOP-SECRET-do-not-serve-4f1c\n";
+const OTHER_SECRET: &str = "SIBLING-SECRET-do-not-serve-77aa\n";
+const HIDDEN: &str = "hidden dotfile content\n";
+const GIT_CONFIG: &str = "[core]\n\trepositoryformatversion = 0\n";
+const TARGET: &str = "the inside target\n";
+
+/// Root with an index, a sub directory, dotfiles; outside it (in the server's private temp
+/// area): `secret.txt` right above the root and `outside/secret.txt` in a sibling directory.
+fn site(extra: &[&str]) -> Server {
+    let server = Server::start(extra);
+    server.write("index.html", "<h1>index</h1>\n");
+    server.write("sub/index.html", "<h1>sub</h1>\n");
+    server.write("target.txt", TARGET);
+    server.write(".hidden", HIDDEN);
+    server.write(".git/config", GIT_CONFIG);
+    write_file_in(server.base(), "secret.txt", SECRET);
+    write_file_in(server.base(), "outside/secret.txt", OTHER_SECRET);
+    server
+}
+
+fn assert_no_secret(response: &Response, what: &str) {
+    for secret in [SECRET, OTHER_SECRET] {
+        assert!(
+            !contains(&response.body, secret.trim_end().as_bytes()),
+            "{what}: response leaks a file from outside the root: {}",
+            response.summary()
+        );
+    }
+}
+
+/// Sends a raw request line for `target` and returns the response, requiring one.
+fn raw_get(server: &Server, target: &[u8]) -> Response {
+    let mut request = b"GET ".to_vec();
+    request.extend_from_slice(target);
+    request.extend_from_slice(b" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    let mut conn = server.connect();
+    conn.send(&request);
+    match conn.try_read_response(false) {
+        Read1::Response(r) => r,
+        other => panic!(
+            "GET {}: expected a response, got {other:?}",
+            String::from_utf8_lossy(target)
+        ),
+    }
+}
+
+#[test]
+fn traversal_attempts_are_refused() {
+    let server = site(&[]);
+    // Sanity: the secret really is one level above the root, where `..` would lead.
+    assert_eq!(
+        std::fs::read_to_string(server.root().join("../secret.txt")).unwrap(),
+        SECRET
+    );
+    let targets: &[&[u8]] = &[
+        b"/../secret.txt",
+        b"/..%2fsecret.txt",
+        b"/%2e%2e/secret.txt",
+        b"/%2e%2e%2fsecret.txt",
+        b"/%2E%2E/secret.txt",
+        b"/sub/../../secret.txt",
+        b"/sub/%2e%2e/%2e%2e/secret.txt",
+        b"/..\\secret.txt",
+        b"/%5c..%5csecret.txt",
+        b"/%252e%252e/secret.txt",
+        b"/index.html%00.txt",
+        b"/../outside/secret.txt",
+        b"/./../secret.txt",
+        b"http://x/../secret.txt",
+        b"http://x/%2e%2e/secret.txt",
+    ];
+    // The same absolute form is served when it stays inside the root, so the refusals
+    // above are about the path, not the form.
+    let response = raw_get(&server, b"http://x/sub/../index.html");
+    assert_eq!(response.status, 200, "{}", response.summary());
+    for &target in targets {
+        let what = format!("GET {}", String::from_utf8_lossy(target));
+        let response = raw_get(&server, target);
+        assert!(
+            [400, 403, 404].contains(&response.status),
+            "{what}: expected 400/403/404, got {}",
+            response.summary()
+        );
+        assert_no_secret(&response, &what);
+    }
+    server.assert_alive();
+}
+
+#[test]
+fn symlink_to_outside_file_is_refused() {
+    let server = site(&[]);
+    let absolute = server.base().join("secret.txt");
+    server.symlink(&absolute, "abs-link.txt");
+    server.symlink("../secret.txt", "rel-link.txt");
+    server.symlink("../../outside/secret.txt", "sub/deep-link.txt");
+    for target in ["/abs-link.txt", "/rel-link.txt", "/sub/deep-link.txt"] {
+        let response = server.get(target);
+        assert!(
+            [403, 404].contains(&response.status),
+            "GET {target}: expected 403/404, got {}",
+            response.summary()
+        );
+        assert_no_secret(&response, target);
+    }
+}
+
+#[test]
+fn symlink_inside_root_is_followed() {
+    let server = site(&[]);
+    server.symlink("target.txt", "link.txt");
+    server.symlink("../target.txt", "sub/up-link.txt");
+    server.symlink("sub/../target.txt", "dotdot-link.txt");
+    server.mkdir("linkdir-target");
+    server.write("linkdir-target/f.txt", TARGET);
+    server.symlink("linkdir-target", "linkdir");
+    for target in [
+        "/link.txt",
+        "/sub/up-link.txt",
+        "/dotdot-link.txt",
+        "/linkdir/f.txt",
+    ] {
+        let response = server.get(target);
+        assert_eq!(response.status, 200, "GET {target}: {}", response.summary());
+        assert_eq!(response.body, TARGET.as_bytes(), "GET {target}");
+    }
+}
+
+/// An absolute symlink whose target is a file inside the root still points inside the root.
+#[test]
+fn absolute_symlink_inside_root_is_followed() {
+    let server = site(&[]);
+    server.symlink(server.root().join("target.txt"), "abs-inside.txt");
+    let response = server.get("/abs-inside.txt");
+    assert_eq!(response.status, 200, "{}", response.summary());
+    assert_eq!(response.body, TARGET.as_bytes());
+}
+
+#[test]
+fn directory_symlink_to_outside_is_refused() {
+    let server = site(&[]);
+    server.symlink(server.base().join("outside"), "dirlink");
+    server.symlink("../outside", "reldirlink");
+    for target in [
+        "/dirlink/secret.txt",
+        "/dirlink/",
+        "/dirlink",
+        "/reldirlink/secret.txt",
+        "/reldirlink/",
+    ] {
+        let response = server.get(target);
+        assert!(
+            [403, 404].contains(&response.status),
+            "GET {target}: expected 403/404, got {}",
+            response.summary()
+        );
+        assert_no_secret(&response, target);
+    }
+}
+
+#[test]
+fn dotfiles_are_404_by_default() {
+    let server = site(&[]);
+    server.symlink(".hidden", "visible.txt");
+    for target in [
+        "/.hidden",
+        "/.git/config",
+        "/.git/",
+        "/%2ehidden",
+        "/visible.txt",
+    ] {
+        let response = server.get(target);
+        assert_eq!(response.status, 404, "GET {target}: {}", response.summary());
+        assert!(!contains(&response.body, HIDDEN.trim_end().as_bytes()));
+        assert!(!contains(&response.body, b"repositoryformatversion"));
+    }
+}
+
+#[test]
+fn dotfiles_are_served_with_serve_hidden() {
+    let server = site(&["--serve-hidden"]);
+    server.symlink(".hidden", "visible.txt");
+    let cases = [
+        ("/.hidden", HIDDEN),
+        ("/.git/config", GIT_CONFIG),
+        ("/visible.txt", HIDDEN),
+    ];
+    for (target, body) in cases {
+        let response = server.get(target);
+        assert_eq!(response.status, 200, "GET {target}: {}", response.summary());
+        assert_eq!(response.body, body.as_bytes(), "GET {target}");
+    }
+    // Serving hidden files does not open the way out of the root.
+    server.symlink(server.base().join("secret.txt"), "out.txt");
+    let response = server.get("/out.txt");
+    assert!(
+        [403, 404].contains(&response.status),
+        "{}",
+        response.summary()
+    );
+    assert_no_secret(&response, "/out.txt with --serve-hidden");
+}
+
+#[test]
+fn fifo_is_403_and_does_not_block_the_server() {
+    let server = site(&[]);
+    let fifo = server.root().join("pipe");
+    let status = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("run mkfifo");
+    assert!(status.success(), "mkfifo failed");
+
+    let started = Instant::now();
+    let response = server.get("/pipe");
+    assert_eq!(response.status, 403, "{}", response.summary());
+    // Again on a kept-alive connection, followed by a normal request.
+    let mut conn = server.connect();
+    conn.send(format!("{}{}", get_request("/pipe"), get_request("/")));
+    assert_eq!(conn.read_response().status, 403);
+    let next = conn.read_response();
+    assert_eq!(next.status, 200, "{}", next.summary());
+    assert_eq!(next.body, b"<h1>index</h1>\n");
+    server.assert_alive();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "FIFO requests took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn directory_redirect_is_never_protocol_relative() {
+    let server = site(&[]);
+    for target in ["//sub", "///sub", "/./sub", "/sub/../sub"] {
+        let response = server.get(target);
+        assert_eq!(response.status, 301, "GET {target}: {}", response.summary());
+        let location = response.expect_header("location");
+        assert!(!location.starts_with("//"), "GET {target}: {location}");
+        assert_eq!(location, "/sub/", "GET {target}");
+    }
+    // A directory whose name looks like a host.
+    server.mkdir("evil.example");
+    server.write("evil.example/index.html", "x");
+    let response = server.get("//evil.example");
+    assert_eq!(response.status, 301, "{}", response.summary());
+    assert_eq!(response.header("location"), Some("/evil.example/"));
+}
