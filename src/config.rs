@@ -54,6 +54,10 @@ pub struct Config {
     #[arg(long)]
     pub serve_hidden: bool,
 
+    /// Cache-Control value added to successful file responses (e.g. "public, max-age=3600").
+    #[arg(long, value_name = "VALUE", value_parser = parse_header_value)]
+    pub cache_control: Option<String>,
+
     /// Largest request body read (and discarded) to keep a connection open; larger gets 413.
     #[arg(long, default_value_t = 1024 * 1024, value_name = "BYTES")]
     pub max_body_bytes: u64,
@@ -105,6 +109,15 @@ impl Config {
             send: Duration::from_secs(self.send_timeout),
         }
     }
+}
+
+/// A header value we will send verbatim: visible ASCII and spaces only, so no flag can
+/// inject a line break into a response.
+fn parse_header_value(value: &str) -> Result<String, String> {
+    if value.is_empty() || !value.bytes().all(|b| b == b' ' || b.is_ascii_graphic()) {
+        return Err("must be visible ASCII characters and spaces".to_string());
+    }
+    Ok(value.trim().to_string())
 }
 
 /// An index name is one plain file name: no separators, not `.` or `..`.

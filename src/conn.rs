@@ -36,13 +36,14 @@ use crate::config::{
 };
 use crate::event_loop::{Context, Step, TaskId, Wake};
 use crate::file_cache::FileCache;
-use crate::files::{Site, StaticFile};
+use crate::files::Site;
 use crate::handler::{self, Reply};
 use crate::http::Status;
 use crate::http::chunked::ChunkedDecoder;
 use crate::http::date::DateCache;
 use crate::http::request::{self, Body, Method, Version};
-use crate::http::response::{self, Head, Persistence};
+use crate::http::response::Persistence;
+use crate::render::{self, FileBody, Framing, Part};
 use crate::transport::Transport;
 
 /// What every connection shares: the site, the limits, the cached Date, and the count of
@@ -50,6 +51,7 @@ use crate::transport::Transport;
 pub struct Shared {
     site: Site,
     files: RefCell<FileCache>,
+    cache_control: Option<Box<[u8]>>,
     timeouts: Timeouts,
     max_body_bytes: u64,
     date: RefCell<DateCache>,
@@ -61,6 +63,7 @@ pub struct Shared {
 impl Shared {
     pub fn new(
         site: Site,
+        cache_control: Option<&str>,
         timeouts: Timeouts,
         max_body_bytes: u64,
         max_connections: usize,
@@ -68,6 +71,7 @@ impl Shared {
         Shared {
             site,
             files: RefCell::new(FileCache::default()),
+            cache_control: cache_control.map(|value| value.as_bytes().into()),
             timeouts,
             max_body_bytes,
             date: RefCell::new(DateCache::default()),
@@ -133,12 +137,6 @@ enum Next {
 enum BodyLeft {
     Length(u64),
     Chunked(ChunkedDecoder),
-}
-
-struct FileBody {
-    file: Rc<StaticFile>,
-    offset: u64,
-    end: u64,
 }
 
 /// What one state step asks of the `resume` loop.
@@ -376,7 +374,14 @@ impl<S: Transport> Connection<S> {
         };
         self.input.consume(head_len);
 
-        let file = self.write_reply(reply, persistence, head_only, cx);
+        let date = *self.shared.date.borrow_mut().get(cx.wall_clock());
+        let framing = Framing {
+            date: &date,
+            persistence,
+            head_only,
+            cache_control: self.shared.cache_control.as_deref(),
+        };
+        let file = render::render(reply, &framing, &mut self.output);
         let now = cx.now();
         let next = match (keep_alive, body) {
             (false, _) => Next::Close,
@@ -399,80 +404,10 @@ impl<S: Transport> Connection<S> {
         }
     }
 
-    /// Appends the response head (and any generated body) to the output buffer; returns the
-    /// file body still to send. A response to HEAD has the same head and no body.
-    fn write_reply<T>(
-        &mut self,
-        reply: Reply,
-        persistence: Persistence,
-        head_only: bool,
-        cx: &mut Context<'_, T>,
-    ) -> Option<FileBody> {
-        let date = *self.shared.date.borrow_mut().get(cx.wall_clock());
-        let mut head = Head {
-            status: Status::Ok,
-            date: &date,
-            persistence,
-            content_length: 0,
-            content_type: None,
-            last_modified: None,
-            location: None,
-            allow: false,
-        };
-        match reply {
-            Reply::File(file) => {
-                head.content_length = file.len;
-                head.content_type = Some(file.content_type);
-                head.last_modified = file.modified;
-                head.write(&mut self.output);
-                if head_only || file.len == 0 {
-                    return None;
-                }
-                if let Some(bytes) = &file.bytes {
-                    self.output.extend_from_slice(bytes);
-                    return None;
-                }
-                let end = file.len;
-                Some(FileBody {
-                    file,
-                    offset: 0,
-                    end,
-                })
-            }
-            Reply::Redirect(location) => {
-                head.status = Status::MovedPermanently;
-                head.location = Some(&location);
-                write_status_page(&mut self.output, head, head_only);
-                None
-            }
-            Reply::Options => {
-                head.allow = true;
-                head.write(&mut self.output);
-                None
-            }
-            Reply::Error(status) => {
-                head.status = status;
-                head.allow = status == Status::MethodNotAllowed;
-                write_status_page(&mut self.output, head, head_only);
-                None
-            }
-        }
-    }
-
     /// Queues an error response after which the connection closes.
     fn error_response<T>(&mut self, status: Status, cx: &mut Context<'_, T>) -> State {
         let date = *self.shared.date.borrow_mut().get(cx.wall_clock());
-        let head = Head {
-            status,
-            date: &date,
-            persistence: Persistence::Close,
-            content_length: 0,
-            content_type: None,
-            last_modified: None,
-            location: None,
-            allow: false,
-        };
-        write_status_page(&mut self.output, head, false);
+        render::render_fatal(status, &date, &mut self.output);
         State::Send {
             file: None,
             then: Next::Close,
@@ -583,52 +518,15 @@ impl<S: Transport> Connection<S> {
                 Flow::Stop(Step::Blocked),
             )
         };
-        while self.output_sent < self.output.len() {
-            if !self.can_write {
-                return blocked(file, then, deadline);
-            }
-            let more = file.is_some();
-            match self.stream.send(&self.output[self.output_sent..], more) {
-                Ok(n) => {
-                    self.output_sent += n;
-                    budget.send_bytes = budget.send_bytes.saturating_sub(n);
-                    deadline = cx.now() + self.shared.timeouts.send;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.can_write = false;
-                    return blocked(file, then, deadline);
-                }
-                Err(_) => return (State::Done, Flow::Stop(Step::Done)),
-            }
-        }
-        self.output.clear();
-        self.output_sent = 0;
-
-        if let Some(body) = &mut file {
-            while body.offset < body.end {
-                if budget.send_bytes == 0 {
-                    return (
-                        State::Send {
-                            file,
-                            then,
-                            deadline,
-                        },
-                        Flow::Stop(Step::Yield),
-                    );
-                }
+        loop {
+            while self.output_sent < self.output.len() {
                 if !self.can_write {
                     return blocked(file, then, deadline);
                 }
-                let left = usize::try_from(body.end - body.offset).unwrap_or(usize::MAX);
-                let len = left.min(budget.send_bytes);
-                match self
-                    .stream
-                    .send_file(&body.file.file, &mut body.offset, len)
-                {
-                    // The file shrank under us: the promised length cannot be kept, so the
-                    // only honest end is to close.
-                    Ok(0) => return (State::Done, Flow::Stop(Step::Done)),
+                let more = file.is_some();
+                match self.stream.send(&self.output[self.output_sent..], more) {
                     Ok(n) => {
+                        self.output_sent += n;
                         budget.send_bytes = budget.send_bytes.saturating_sub(n);
                         deadline = cx.now() + self.shared.timeouts.send;
                     }
@@ -638,6 +536,54 @@ impl<S: Transport> Connection<S> {
                     }
                     Err(_) => return (State::Done, Flow::Stop(Step::Done)),
                 }
+            }
+            self.output.clear();
+            self.output_sent = 0;
+
+            let Some(body) = &mut file else {
+                break;
+            };
+            if body.offset == body.end {
+                // The current range is done: queue the next part of a multipart body.
+                match body.parts.pop_front() {
+                    Some(Part::Bytes(bytes)) => self.output.extend_from_slice(&bytes),
+                    Some(Part::Range(range)) => {
+                        body.offset = range.first;
+                        body.end = range.last + 1;
+                    }
+                    None => file = None,
+                }
+                continue;
+            }
+            if budget.send_bytes == 0 {
+                let state = State::Send {
+                    file,
+                    then,
+                    deadline,
+                };
+                return (state, Flow::Stop(Step::Yield));
+            }
+            if !self.can_write {
+                return blocked(file, then, deadline);
+            }
+            let left = usize::try_from(body.end - body.offset).unwrap_or(usize::MAX);
+            let len = left.min(budget.send_bytes);
+            match self
+                .stream
+                .send_file(&body.file.file, &mut body.offset, len)
+            {
+                // The file shrank under us: the promised length cannot be kept, so the
+                // only honest end is to close.
+                Ok(0) => return (State::Done, Flow::Stop(Step::Done)),
+                Ok(n) => {
+                    budget.send_bytes = budget.send_bytes.saturating_sub(n);
+                    deadline = cx.now() + self.shared.timeouts.send;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.can_write = false;
+                    return blocked(file, then, deadline);
+                }
+                Err(_) => return (State::Done, Flow::Stop(Step::Done)),
             }
         }
 
@@ -681,16 +627,5 @@ impl<S> Drop for Connection<S> {
     fn drop(&mut self) {
         let open = &self.shared.open_connections;
         open.set(open.get().saturating_sub(1));
-    }
-}
-
-/// Writes `head` with the small HTML page for its status as the body (or, for HEAD, its
-/// length only).
-fn write_status_page(out: &mut Vec<u8>, mut head: Head<'_>, head_only: bool) {
-    head.content_type = Some(response::HTML);
-    head.content_length = response::status_page_len(head.status);
-    head.write(out);
-    if !head_only {
-        response::write_status_page(out, head.status);
     }
 }

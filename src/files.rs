@@ -37,6 +37,9 @@ pub struct StaticFile {
     pub content_type: ContentType,
     /// The whole content, for a small file (`INLINE_FILE_MAX_BYTES`); `len` bytes exactly.
     pub bytes: Option<Box<[u8]>>,
+    /// A strong entity-tag, quotes included, from inode, size and mtime: it changes whenever
+    /// the content can have changed.
+    pub etag: Box<[u8]>,
     /// Device, inode, size and modification time: what tells whether the file changed.
     identity: (u64, u64, u64, i64, i64),
 }
@@ -172,8 +175,21 @@ fn static_file(file: File, metadata: &Metadata, path: &[u8]) -> StaticFile {
         modified: metadata.modified().ok(),
         content_type: mime::content_type(&path[name_start..]),
         bytes,
+        etag: entity_tag(metadata),
         identity: identity(metadata),
     }
+}
+
+fn entity_tag(metadata: &Metadata) -> Box<[u8]> {
+    let mtime_ns = i128::from(metadata.mtime()) * 1_000_000_000 + i128::from(metadata.mtime_nsec());
+    format!(
+        "\"{:x}-{:x}-{:x}\"",
+        metadata.ino(),
+        metadata.len(),
+        mtime_ns
+    )
+    .into_bytes()
+    .into_boxed_slice()
 }
 
 fn identity(metadata: &Metadata) -> (u64, u64, u64, i64, i64) {

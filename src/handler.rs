@@ -11,7 +11,9 @@ use std::time::Instant;
 use crate::file_cache::{FileCache, Lookup};
 use crate::files::{Site, StaticFile};
 use crate::http::Status;
+use crate::http::conditional::{self, Outcome, Validators};
 use crate::http::path;
+use crate::http::range::{self, ByteRange, RangeRequest};
 use crate::http::request::{Method, Request, Target};
 
 /// Bytes escaped in a path we put in `Location`: everything that is not allowed in a path
@@ -35,14 +37,28 @@ const PATH_ESCAPES: &AsciiSet = &CONTROLS
 
 #[derive(Debug)]
 pub enum Reply {
-    /// 200 with the file.
-    File(Rc<StaticFile>),
+    /// 200 with the whole file, or 206 with the given parts of it.
+    File { file: Rc<StaticFile>, parts: Parts },
+    /// 304: the client's copy is current.
+    NotModified(Rc<StaticFile>),
+    /// 416, naming the file's length.
+    RangeNotSatisfiable(Rc<StaticFile>),
     /// 301 to this location.
     Redirect(Vec<u8>),
     /// 200 to OPTIONS, with `Allow`.
     Options,
     /// An error status with its small HTML page.
     Error(Status),
+}
+
+/// Which bytes of a file a reply carries.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Parts {
+    Whole,
+    /// One range: a plain 206.
+    One(ByteRange),
+    /// Several disjoint ranges, in order: 206 `multipart/byteranges`.
+    Several(Vec<ByteRange>),
 }
 
 /// Decides the reply. `path_scratch` is a reusable buffer for the normalised path.
@@ -66,11 +82,46 @@ pub fn respond(
         Err(status) => return Reply::Error(status),
     };
     match files.lookup(site, path_scratch, info.trailing_slash, now) {
-        Ok(Lookup::File(file)) => Reply::File(file),
+        Ok(Lookup::File(file)) => file_reply(request, file),
         Ok(Lookup::DirectoryWithoutSlash) => {
             Reply::Redirect(directory_location(path_scratch, query))
         }
         Err(status) => Reply::Error(status),
+    }
+}
+
+/// Preconditions first (RFC 9110 §13.2.2), then Range (§14.2): a HEAD gets the same
+/// answer as a GET, without the body.
+fn file_reply(request: &Request<'_>, file: Rc<StaticFile>) -> Reply {
+    let validators = Validators {
+        etag: &file.etag,
+        last_modified: file.modified,
+    };
+    let honour_range = match conditional::evaluate(&request.conditions, true, &validators) {
+        Outcome::NotModified => return Reply::NotModified(file),
+        Outcome::Failed => return Reply::Error(Status::PreconditionFailed),
+        Outcome::Proceed { honour_range } => honour_range,
+    };
+    let Some(range_header) = request.range.filter(|_| honour_range) else {
+        return Reply::File {
+            file,
+            parts: Parts::Whole,
+        };
+    };
+    match range::resolve(range_header, file.len) {
+        RangeRequest::Whole => Reply::File {
+            file,
+            parts: Parts::Whole,
+        },
+        RangeRequest::Unsatisfiable => Reply::RangeNotSatisfiable(file),
+        RangeRequest::Satisfiable(mut ranges) => {
+            let parts = if ranges.len() == 1 {
+                Parts::One(ranges.remove(0))
+            } else {
+                Parts::Several(ranges)
+            };
+            Reply::File { file, parts }
+        }
     }
 }
 

@@ -96,6 +96,7 @@ pub fn run(config: &Config) -> Result<Exit, StartError> {
 
     let shared = Rc::new(Shared::new(
         site,
+        config.cache_control.as_deref(),
         config.timeouts(),
         config.max_body_bytes,
         usize::try_from(config.max_conns).unwrap_or(usize::MAX),

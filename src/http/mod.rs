@@ -4,9 +4,11 @@
 //! every rule testable with plain byte strings, including fed one byte at a time.
 
 pub mod chunked;
+pub mod conditional;
 pub mod date;
 pub mod mime;
 pub mod path;
+pub mod range;
 pub mod request;
 pub mod response;
 pub mod status;

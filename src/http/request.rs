@@ -6,6 +6,7 @@
 //! trusted: the caller answers with the status and closes.
 
 use super::chunked::ChunkedDecoder;
+use super::conditional::Conditions;
 use super::{Status, is_tchar};
 
 /// How many header lines a request may have before it gets 431.
@@ -84,6 +85,10 @@ pub struct Request<'a> {
     pub body: Body,
     /// `Expect: 100-continue`: the client may hold the body back until it hears from us.
     pub expect_continue: bool,
+    pub conditions: Conditions<'a>,
+    pub range: Option<&'a [u8]>,
+    /// `None` when absent; several Accept-Encoding lines are read as `identity` only.
+    pub accept_encoding: Option<&'a [u8]>,
 }
 
 /// Finds the end of a request head in `buf`, scanning only from `from` (the length scanned by
@@ -188,6 +193,9 @@ pub fn parse(head: &[u8], max_body_len: u64) -> Result<Request<'_>, Status> {
         keep_alive,
         body,
         expect_continue: fields.expect_continue,
+        conditions: fields.conditions,
+        range: fields.range,
+        accept_encoding: fields.accept_encoding,
     })
 }
 
@@ -313,6 +321,10 @@ struct Fields<'a> {
     close: bool,
     keep_alive: bool,
     expect_continue: bool,
+    conditions: Conditions<'a>,
+    range: Option<&'a [u8]>,
+    accept_encoding: Option<&'a [u8]>,
+    accept_encoding_repeated: bool,
 }
 
 impl<'a> Fields<'a> {
@@ -353,9 +365,41 @@ impl<'a> Fields<'a> {
                     return Err(Status::ExpectationFailed);
                 }
                 fields.expect_continue = true;
+            } else if let Some(slot) = fields.single_valued(name) {
+                // A second Range or precondition would make the request ambiguous.
+                if slot.replace(value).is_some() {
+                    return Err(Status::BadRequest);
+                }
+            } else if name.eq_ignore_ascii_case(b"accept-encoding") {
+                fields.accept_encoding_repeated |= fields.accept_encoding.is_some();
+                fields.accept_encoding = Some(value);
             }
         }
+        if fields.accept_encoding_repeated {
+            fields.accept_encoding = Some(b"identity");
+        }
         Ok(fields)
+    }
+
+    /// Where a header that may appear only once is kept, if `name` is one of them.
+    fn single_valued(&mut self, name: &[u8]) -> Option<&mut Option<&'a [u8]>> {
+        let c = &mut self.conditions;
+        let is = |field: &[u8]| name.eq_ignore_ascii_case(field);
+        if is(b"range") {
+            Some(&mut self.range)
+        } else if is(b"if-match") {
+            Some(&mut c.if_match)
+        } else if is(b"if-none-match") {
+            Some(&mut c.if_none_match)
+        } else if is(b"if-modified-since") {
+            Some(&mut c.if_modified_since)
+        } else if is(b"if-unmodified-since") {
+            Some(&mut c.if_unmodified_since)
+        } else if is(b"if-range") {
+            Some(&mut c.if_range)
+        } else {
+            None
+        }
     }
 }
 

@@ -24,37 +24,104 @@ pub enum Persistence {
     Close,
 }
 
-/// The header fields of one response. Which ones are present depends on the response kind.
+/// What `Content-Range` says (RFC 9110 §14.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContentRange {
+    /// `bytes FIRST-LAST/LEN` on a 206 with one part.
+    Part { first: u64, last: u64, len: u64 },
+    /// `bytes */LEN` on a 416.
+    Unsatisfied { len: u64 },
+}
+
+/// The header fields of one response. Which ones are present depends on the response kind;
+/// `Head::new` starts with none of the optional ones.
 pub struct Head<'a> {
     pub status: Status,
     pub date: &'a [u8; HTTP_DATE_LEN],
     pub persistence: Persistence,
-    pub content_length: u64,
+    /// Absent only where a length must not be sent (304).
+    pub content_length: Option<u64>,
     pub content_type: Option<ContentType>,
+    /// When set, the Content-Type is `multipart/byteranges` with this boundary.
+    pub multipart_boundary: Option<&'a [u8]>,
+    pub content_encoding: Option<&'a str>,
+    pub content_range: Option<ContentRange>,
+    pub accept_ranges: bool,
+    pub etag: Option<&'a [u8]>,
     pub last_modified: Option<SystemTime>,
+    pub cache_control: Option<&'a [u8]>,
+    pub vary_accept_encoding: bool,
     pub location: Option<&'a [u8]>,
     pub allow: bool,
 }
 
-impl Head<'_> {
+impl<'a> Head<'a> {
+    pub fn new(
+        status: Status,
+        date: &'a [u8; HTTP_DATE_LEN],
+        persistence: Persistence,
+    ) -> Head<'a> {
+        Head {
+            status,
+            date,
+            persistence,
+            content_length: Some(0),
+            content_type: None,
+            multipart_boundary: None,
+            content_encoding: None,
+            content_range: None,
+            accept_ranges: false,
+            etag: None,
+            last_modified: None,
+            cache_control: None,
+            vary_accept_encoding: false,
+            location: None,
+            allow: false,
+        }
+    }
+
     pub fn write(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"HTTP/1.1 ");
         out.extend_from_slice(self.status.line().as_bytes());
         out.extend_from_slice(b"\r\nServer: tinyhttpd\r\nDate: ");
         out.extend_from_slice(self.date);
-        if let Some(content_type) = self.content_type {
+        if let Some(boundary) = self.multipart_boundary {
+            out.extend_from_slice(b"\r\nContent-Type: multipart/byteranges; boundary=");
+            out.extend_from_slice(boundary);
+        } else if let Some(content_type) = self.content_type {
             out.extend_from_slice(b"\r\nContent-Type: ");
-            out.extend_from_slice(content_type.essence.as_bytes());
-            if content_type.utf8 {
-                out.extend_from_slice(b"; charset=utf-8");
-            }
+            write_content_type(out, content_type);
         }
-        out.extend_from_slice(b"\r\nContent-Length: ");
-        out.extend_from_slice(itoa::Buffer::new().format(self.content_length).as_bytes());
+        if let Some(len) = self.content_length {
+            out.extend_from_slice(b"\r\nContent-Length: ");
+            out.extend_from_slice(itoa::Buffer::new().format(len).as_bytes());
+        }
+        if let Some(encoding) = self.content_encoding {
+            out.extend_from_slice(b"\r\nContent-Encoding: ");
+            out.extend_from_slice(encoding.as_bytes());
+        }
+        if let Some(range) = self.content_range {
+            out.extend_from_slice(b"\r\nContent-Range: ");
+            write_content_range(out, range);
+        }
+        if self.accept_ranges {
+            out.extend_from_slice(b"\r\nAccept-Ranges: bytes");
+        }
+        if let Some(etag) = self.etag {
+            out.extend_from_slice(b"\r\nETag: ");
+            out.extend_from_slice(etag);
+        }
         if let Some(modified) = self.last_modified {
             out.extend_from_slice(b"\r\nLast-Modified: ");
             // Writing into a Vec cannot fail.
             let _ = write!(out, "{}", httpdate::HttpDate::from(modified));
+        }
+        if let Some(cache_control) = self.cache_control {
+            out.extend_from_slice(b"\r\nCache-Control: ");
+            out.extend_from_slice(cache_control);
+        }
+        if self.vary_accept_encoding {
+            out.extend_from_slice(b"\r\nVary: Accept-Encoding");
         }
         if let Some(location) = self.location {
             out.extend_from_slice(b"\r\nLocation: ");
@@ -69,6 +136,32 @@ impl Head<'_> {
             Persistence::KeepAlive10 => b"\r\nConnection: keep-alive\r\n\r\n",
             Persistence::Close => b"\r\nConnection: close\r\n\r\n",
         });
+    }
+}
+
+/// `type/subtype`, with `; charset=utf-8` for text.
+pub fn write_content_type(out: &mut Vec<u8>, content_type: ContentType) {
+    out.extend_from_slice(content_type.essence.as_bytes());
+    if content_type.utf8 {
+        out.extend_from_slice(b"; charset=utf-8");
+    }
+}
+
+pub fn write_content_range(out: &mut Vec<u8>, range: ContentRange) {
+    let mut digits = itoa::Buffer::new();
+    out.extend_from_slice(b"bytes ");
+    match range {
+        ContentRange::Part { first, last, len } => {
+            out.extend_from_slice(digits.format(first).as_bytes());
+            out.push(b'-');
+            out.extend_from_slice(digits.format(last).as_bytes());
+            out.push(b'/');
+            out.extend_from_slice(digits.format(len).as_bytes());
+        }
+        ContentRange::Unsatisfied { len } => {
+            out.extend_from_slice(b"*/");
+            out.extend_from_slice(digits.format(len).as_bytes());
+        }
     }
 }
 
@@ -98,6 +191,23 @@ pub fn write_status_page(out: &mut Vec<u8>, status: Status) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn content_ranges() {
+        let mut out = Vec::new();
+        write_content_range(
+            &mut out,
+            ContentRange::Part {
+                first: 0,
+                last: 9,
+                len: 100,
+            },
+        );
+        assert_eq!(out, b"bytes 0-9/100");
+        out.clear();
+        write_content_range(&mut out, ContentRange::Unsatisfied { len: 7 });
+        assert_eq!(out, b"bytes */7");
+    }
+
     use super::*;
     use std::time::{Duration, UNIX_EPOCH};
 
@@ -106,17 +216,11 @@ mod tests {
     #[test]
     fn file_head() {
         let mut out = Vec::new();
-        Head {
-            status: Status::Ok,
-            date: DATE,
-            persistence: Persistence::KeepAlive11,
-            content_length: 1234,
-            content_type: Some(HTML),
-            last_modified: Some(UNIX_EPOCH + Duration::from_secs(784_111_777)),
-            location: None,
-            allow: false,
-        }
-        .write(&mut out);
+        let mut head = Head::new(Status::Ok, DATE, Persistence::KeepAlive11);
+        head.content_length = Some(1234);
+        head.content_type = Some(HTML);
+        head.last_modified = Some(UNIX_EPOCH + Duration::from_secs(784_111_777));
+        head.write(&mut out);
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "HTTP/1.1 200 OK\r\nServer: tinyhttpd\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\
@@ -137,17 +241,9 @@ mod tests {
     #[test]
     fn close_and_allow() {
         let mut out = Vec::new();
-        Head {
-            status: Status::MethodNotAllowed,
-            date: DATE,
-            persistence: Persistence::Close,
-            content_length: 0,
-            content_type: None,
-            last_modified: None,
-            location: None,
-            allow: true,
-        }
-        .write(&mut out);
+        let mut head = Head::new(Status::MethodNotAllowed, DATE, Persistence::Close);
+        head.allow = true;
+        head.write(&mut out);
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("\r\nAllow: GET, HEAD, OPTIONS\r\n"));
         assert!(text.ends_with("\r\nConnection: close\r\n\r\n"));

@@ -140,6 +140,22 @@ fn valid_requests() {
     assert!(req.expect_continue);
     let req = parse(b"GET / HTTP/1.1\r\nHost:\r\n\r\n", 0).unwrap();
     assert_eq!(req.method, Method::Get);
+
+    let req = parse(
+        b"GET / HTTP/1.1\r\nHost: a\r\nRange: bytes=0-1\r\nIf-None-Match: \"x\"\r\n\
+          Accept-Encoding: gzip\r\n\r\n",
+        0,
+    )
+    .unwrap();
+    assert_eq!(req.range, Some(&b"bytes=0-1"[..]));
+    assert_eq!(req.conditions.if_none_match, Some(&b"\"x\""[..]));
+    assert_eq!(req.accept_encoding, Some(&b"gzip"[..]));
+    let req = parse(
+        b"GET / HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip\r\nAccept-Encoding: br\r\n\r\n",
+        0,
+    )
+    .unwrap();
+    assert_eq!(req.accept_encoding, Some(&b"identity"[..]));
 }
 
 #[test]
@@ -188,6 +204,9 @@ fn refused_requests() {
         (b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", BadRequest),
         (b"GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", BadRequest),
         (b"GET / HTTP/1.1\r\nHost: a\r\nExpect: something\r\n\r\n", ExpectationFailed),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nRange: bytes=0-1\r\nrange: bytes=0-1\r\n\r\n", BadRequest),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nIf-None-Match: \"a\"\r\nIf-None-Match: \"b\"\r\n\r\n", BadRequest),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nIf-Range: \"a\"\r\nIf-Range: \"a\"\r\n\r\n", BadRequest),
     ];
     for &(head, status) in table {
         assert_eq!(

@@ -1,0 +1,241 @@
+//! Reply → bytes: the response head, and any generated or in-memory body, appended to the
+//! connection's output buffer, plus the plan for a file body still to be sent from disk.
+
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::files::StaticFile;
+use crate::handler::{Parts, Reply};
+use crate::http::Status;
+use crate::http::date::HTTP_DATE_LEN;
+use crate::http::range::ByteRange;
+use crate::http::response::{self, ContentRange, Head, Persistence};
+
+/// What the response head needs besides the reply itself.
+pub struct Framing<'a> {
+    pub date: &'a [u8; HTTP_DATE_LEN],
+    pub persistence: Persistence,
+    /// A response to HEAD: the same head, no body.
+    pub head_only: bool,
+    pub cache_control: Option<&'a [u8]>,
+}
+
+/// A file body still to send: the bytes `offset..end` now, then `parts` in order.
+pub struct FileBody {
+    pub file: Rc<StaticFile>,
+    pub offset: u64,
+    pub end: u64,
+    pub parts: VecDeque<Part>,
+}
+
+/// The rest of a `multipart/byteranges` body after its first range.
+pub enum Part {
+    /// A part's header (or the closing delimiter), to go through the output buffer.
+    Bytes(Vec<u8>),
+    Range(ByteRange),
+}
+
+/// Appends the response for `reply` to `out`; returns the file body still to send.
+pub fn render(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Option<FileBody> {
+    let boundary = match &reply {
+        Reply::File {
+            parts: Parts::Several(_),
+            ..
+        } => new_boundary(),
+        _ => Vec::new(),
+    };
+    let mut head = Head::new(Status::Ok, framing.date, framing.persistence);
+    match reply {
+        Reply::File { file, parts } => {
+            describe_file(&mut head, &file, framing);
+            match parts {
+                Parts::Whole => {
+                    let len = file.len;
+                    head.content_length = Some(len);
+                    head.write(out);
+                    body_range(file, 0, len, framing, out)
+                }
+                Parts::One(range) => {
+                    head.status = Status::PartialContent;
+                    head.content_length = Some(range.byte_count());
+                    head.content_range = Some(ContentRange::Part {
+                        first: range.first,
+                        last: range.last,
+                        len: file.len,
+                    });
+                    head.write(out);
+                    body_range(file, range.first, range.last + 1, framing, out)
+                }
+                Parts::Several(ranges) => multipart(head, &file, &ranges, &boundary, framing, out),
+            }
+        }
+        Reply::NotModified(file) => {
+            // RFC 9110 §15.4.5: the validators and caching fields, no content metadata.
+            describe_file(&mut head, &file, framing);
+            head.status = Status::NotModified;
+            head.content_type = None;
+            head.accept_ranges = false;
+            head.content_length = None;
+            head.write(out);
+            None
+        }
+        Reply::RangeNotSatisfiable(file) => {
+            head.status = Status::RangeNotSatisfiable;
+            head.content_range = Some(ContentRange::Unsatisfied { len: file.len });
+            status_page(head, framing.head_only, out);
+            None
+        }
+        Reply::Redirect(location) => {
+            head.status = Status::MovedPermanently;
+            head.location = Some(&location);
+            status_page(head, framing.head_only, out);
+            None
+        }
+        Reply::Options => {
+            head.allow = true;
+            head.write(out);
+            None
+        }
+        Reply::Error(status) => {
+            head.status = status;
+            head.allow = status == Status::MethodNotAllowed;
+            status_page(head, framing.head_only, out);
+            None
+        }
+    }
+}
+
+/// Appends an error response that ends the connection; the request may be unknown.
+pub fn render_fatal(status: Status, date: &[u8; HTTP_DATE_LEN], out: &mut Vec<u8>) {
+    status_page(Head::new(status, date, Persistence::Close), false, out);
+}
+
+fn describe_file<'a>(head: &mut Head<'a>, file: &'a StaticFile, framing: &Framing<'a>) {
+    head.content_type = Some(file.content_type);
+    head.accept_ranges = true;
+    head.etag = Some(&file.etag);
+    head.last_modified = file.modified;
+    head.cache_control = framing.cache_control;
+}
+
+/// Bytes `first..end` of the file: copied into `out` when they are in memory, else planned.
+fn body_range(
+    file: Rc<StaticFile>,
+    first: u64,
+    end: u64,
+    framing: &Framing<'_>,
+    out: &mut Vec<u8>,
+) -> Option<FileBody> {
+    if framing.head_only || first >= end {
+        return None;
+    }
+    if let Some(bytes) = in_memory(&file, first, end) {
+        out.extend_from_slice(bytes);
+        return None;
+    }
+    Some(FileBody {
+        file,
+        offset: first,
+        end,
+        parts: VecDeque::new(),
+    })
+}
+
+fn in_memory(file: &StaticFile, first: u64, end: u64) -> Option<&[u8]> {
+    let bytes = file.bytes.as_deref()?;
+    bytes.get(usize::try_from(first).ok()?..usize::try_from(end).ok()?)
+}
+
+/// A 206 `multipart/byteranges` response (RFC 9110 §14.6): each range is preceded by a part
+/// header naming its type and range; the body ends with the closing delimiter. The length is
+/// computed exactly before anything is sent.
+fn multipart<'a>(
+    mut head: Head<'a>,
+    file: &Rc<StaticFile>,
+    ranges: &[ByteRange],
+    boundary: &'a [u8],
+    framing: &Framing<'_>,
+    out: &mut Vec<u8>,
+) -> Option<FileBody> {
+    let part_headers: Vec<Vec<u8>> = ranges
+        .iter()
+        .map(|range| part_header(boundary, file, *range))
+        .collect();
+    let closing = [b"\r\n--".as_slice(), boundary, b"--\r\n"].concat();
+    let len = part_headers.iter().map(|h| h.len() as u64).sum::<u64>()
+        + ranges.iter().map(|r| r.byte_count()).sum::<u64>()
+        + closing.len() as u64;
+
+    head.status = Status::PartialContent;
+    head.content_length = Some(len);
+    head.multipart_boundary = Some(boundary);
+    head.write(out);
+    if framing.head_only {
+        return None;
+    }
+    let mut parts = VecDeque::with_capacity(ranges.len() * 2);
+    for (header, range) in part_headers.into_iter().zip(ranges) {
+        match in_memory(file, range.first, range.last + 1) {
+            Some(bytes) => {
+                out.extend_from_slice(&header);
+                out.extend_from_slice(bytes);
+            }
+            None => {
+                parts.push_back(Part::Bytes(header));
+                parts.push_back(Part::Range(*range));
+            }
+        }
+    }
+    if parts.is_empty() {
+        out.extend_from_slice(&closing);
+        return None;
+    }
+    parts.push_back(Part::Bytes(closing));
+    Some(FileBody {
+        file: Rc::clone(file),
+        offset: 0,
+        end: 0,
+        parts,
+    })
+}
+
+fn part_header(boundary: &[u8], file: &StaticFile, range: ByteRange) -> Vec<u8> {
+    let mut header = Vec::with_capacity(128);
+    header.extend_from_slice(b"\r\n--");
+    header.extend_from_slice(boundary);
+    header.extend_from_slice(b"\r\nContent-Type: ");
+    response::write_content_type(&mut header, file.content_type);
+    header.extend_from_slice(b"\r\nContent-Range: ");
+    response::write_content_range(
+        &mut header,
+        ContentRange::Part {
+            first: range.first,
+            last: range.last,
+            len: file.len,
+        },
+    );
+    header.extend_from_slice(b"\r\n\r\n");
+    header
+}
+
+/// A boundary unlikely to occur in any file: a fixed prefix and a per-response counter
+/// scrambled with the process id, so consecutive responses do not share one.
+fn new_boundary() -> Vec<u8> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mixed = (n.wrapping_add(1) ^ (u64::from(std::process::id()) << 32))
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    format!("tinyhttpd-{mixed:016x}").into_bytes()
+}
+
+/// Writes `head` with the small HTML page for its status as the body (or, for HEAD, its
+/// length only).
+fn status_page(mut head: Head<'_>, head_only: bool, out: &mut Vec<u8>) {
+    head.content_type = Some(response::HTML);
+    head.content_length = Some(response::status_page_len(head.status));
+    head.write(out);
+    if !head_only {
+        response::write_status_page(out, head.status);
+    }
+}
