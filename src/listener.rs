@@ -61,7 +61,7 @@ impl Listener {
                     let _ = socket::set_nodelay(fd.as_fd());
                     let stream = TcpConnection::new(fd);
                     let connection = Connection::new(stream, Rc::clone(&self.shared), cx.now());
-                    cx.spawn(ServerTask::Connection(connection));
+                    cx.spawn(ServerTask::Connection(Box::new(connection)));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     cx.set_deadline(None);

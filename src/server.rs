@@ -21,7 +21,8 @@ use crate::transport::TcpConnection;
 /// completion queue, an upstream connection) is a new variant here, not a new loop.
 pub enum ServerTask {
     Listener(Listener),
-    Connection(Connection<TcpConnection>),
+    /// Boxed: a connection is far larger than the other tasks, and the task table holds many.
+    Connection(Box<Connection<TcpConnection>>),
     Shutdown(ShutdownOnSignal),
 }
 
