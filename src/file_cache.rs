@@ -1,5 +1,7 @@
 //! Recently served files, kept open with their metadata (and small files' bytes), so a hot
-//! file costs a hash lookup instead of an open, a stat and a close per request.
+//! file costs a hash lookup instead of an open, a stat and a close per request. Each entry
+//! also knows the file's precompressed variants (`file.br`, `file.gz`), so finding that
+//! there are none costs nothing per request either.
 //!
 //! Freshness rule: an entry is trusted for `REVALIDATE_AFTER`; after that the next request
 //! resolves the path again, and keeps the cached entry only if it is still the same file,
@@ -15,23 +17,49 @@ use std::time::{Duration, Instant};
 
 use crate::files::{Resource, Site, StaticFile};
 use crate::http::Status;
+use crate::http::encoding::Coding;
 
 /// How long a cached file is served without looking at the disk again.
 pub const REVALIDATE_AFTER: Duration = Duration::from_secs(1);
-/// At most this many files are kept open; memory for inlined bytes is bounded by this times
-/// `files::INLINE_FILE_MAX_BYTES`.
+/// At most this many paths are kept (each with up to two variants open); memory for
+/// inlined bytes is bounded by three times this times `files::INLINE_FILE_MAX_BYTES`.
 pub const MAX_ENTRIES: usize = 1024;
 
-/// What a request path resolves to, with files shared between the cache and the responses
-/// still sending them.
+/// A file and its precompressed variants, shared between the cache and the responses still
+/// sending them.
+#[derive(Clone, Debug)]
+pub struct Representations {
+    pub identity: Rc<StaticFile>,
+    /// Indexed like `Coding::ALL`.
+    pub variants: [Option<Rc<StaticFile>>; 2],
+}
+
+impl Representations {
+    pub fn variant(&self, coding: Coding) -> Option<&Rc<StaticFile>> {
+        let index = Coding::ALL.iter().position(|&c| c == coding)?;
+        self.variants[index].as_ref()
+    }
+
+    pub fn has_variants(&self) -> bool {
+        self.variants.iter().any(Option::is_some)
+    }
+
+    /// Whether every file sent from disk still has the size and mtime it was opened with.
+    fn unchanged_on_disk(&self) -> bool {
+        std::iter::once(&self.identity)
+            .chain(self.variants.iter().flatten())
+            .all(|file| file.bytes.is_some() || file.unchanged_on_disk())
+    }
+}
+
 #[derive(Debug)]
 pub enum Lookup {
-    File(Rc<StaticFile>),
+    File(Representations),
     DirectoryWithoutSlash,
 }
 
 struct Entry {
-    file: Rc<StaticFile>,
+    files: Representations,
     checked_at: Instant,
 }
 
@@ -56,17 +84,17 @@ impl FileCache {
         }
         let cached = self.entries.get(path.as_slice()).and_then(|entry| {
             let fresh = now.saturating_duration_since(entry.checked_at) < REVALIDATE_AFTER
-                && (entry.file.bytes.is_some() || entry.file.unchanged_on_disk());
-            fresh.then(|| Rc::clone(&entry.file))
+                && entry.files.unchanged_on_disk();
+            fresh.then(|| entry.files.clone())
         });
-        if let Some(file) = cached {
+        if let Some(files) = cached {
             path.truncate(key_len);
-            return Ok(Lookup::File(file));
+            return Ok(Lookup::File(files));
         }
         let key: Box<[u8]> = path.as_slice().into();
         path.truncate(key_len);
 
-        let fresh = match site.resolve(path, trailing_slash) {
+        let identity = match site.resolve(path, trailing_slash) {
             Ok(Resource::File(file)) => file,
             Ok(Resource::DirectoryWithoutSlash) => return Ok(Lookup::DirectoryWithoutSlash),
             Err(status) => {
@@ -74,22 +102,24 @@ impl FileCache {
                 return Err(status);
             }
         };
-        let file = match self.entries.get_mut(&key) {
-            Some(entry) if entry.file.same_as(&fresh) => {
-                entry.checked_at = now;
-                return Ok(Lookup::File(Rc::clone(&entry.file)));
+        // `path` now names the file itself (an index file, for a directory).
+        let variants = Coding::ALL.map(|coding| variant(site, path, &identity, coding));
+        let identity = match self.entries.get(&key) {
+            Some(entry) if entry.files.identity.same_as(&identity) => {
+                Rc::clone(&entry.files.identity)
             }
-            _ => Rc::new(fresh),
+            _ => Rc::new(identity),
         };
+        let files = Representations { identity, variants };
         self.make_room(now);
         self.entries.insert(
             key,
             Entry {
-                file: Rc::clone(&file),
+                files: files.clone(),
                 checked_at: now,
             },
         );
-        Ok(Lookup::File(file))
+        Ok(Lookup::File(files))
     }
 
     /// Keeps the cache under `MAX_ENTRIES`: drop what is due for a check anyway, and if
@@ -103,5 +133,29 @@ impl FileCache {
         if self.entries.len() >= MAX_ENTRIES {
             self.entries.clear();
         }
+    }
+}
+
+/// `path` + `.br` or `.gz`, if that is a servable file (same policies as any file); it is sent
+/// with the original's type. A file that is itself compressed has no variants.
+fn variant(
+    site: &Site,
+    path: &mut Vec<u8>,
+    identity: &StaticFile,
+    coding: Coding,
+) -> Option<Rc<StaticFile>> {
+    if Coding::ALL.iter().any(|c| path.ends_with(c.suffix())) {
+        return None;
+    }
+    let len = path.len();
+    path.extend_from_slice(coding.suffix());
+    let resolved = site.resolve(path, false);
+    path.truncate(len);
+    match resolved {
+        Ok(Resource::File(mut file)) => {
+            file.content_type = identity.content_type;
+            Some(Rc::new(file))
+        }
+        _ => None,
     }
 }

@@ -8,10 +8,11 @@ use percent_encoding::{AsciiSet, CONTROLS, percent_encode};
 use std::rc::Rc;
 use std::time::Instant;
 
-use crate::file_cache::{FileCache, Lookup};
+use crate::file_cache::{FileCache, Lookup, Representations};
 use crate::files::{Site, StaticFile};
 use crate::http::Status;
 use crate::http::conditional::{self, Outcome, Validators};
+use crate::http::encoding::{self, Coding};
 use crate::http::path;
 use crate::http::range::{self, ByteRange, RangeRequest};
 use crate::http::request::{Method, Request, Target};
@@ -38,17 +39,26 @@ const PATH_ESCAPES: &AsciiSet = &CONTROLS
 #[derive(Debug)]
 pub enum Reply {
     /// 200 with the whole file, or 206 with the given parts of it.
-    File { file: Rc<StaticFile>, parts: Parts },
+    File { selected: Selected, parts: Parts },
     /// 304: the client's copy is current.
-    NotModified(Rc<StaticFile>),
+    NotModified(Selected),
     /// 416, naming the file's length.
-    RangeNotSatisfiable(Rc<StaticFile>),
+    RangeNotSatisfiable(Selected),
     /// 301 to this location.
     Redirect(Vec<u8>),
     /// 200 to OPTIONS, with `Allow`.
     Options,
     /// An error status with its small HTML page.
     Error(Status),
+}
+
+/// The representation chosen for a request: the file or one of its precompressed variants.
+#[derive(Debug)]
+pub struct Selected {
+    pub file: Rc<StaticFile>,
+    pub encoding: Option<Coding>,
+    /// Variants exist, so the choice depended on Accept-Encoding: say so to caches.
+    pub vary: bool,
 }
 
 /// Which bytes of a file a reply carries.
@@ -82,7 +92,7 @@ pub fn respond(
         Err(status) => return Reply::Error(status),
     };
     match files.lookup(site, path_scratch, info.trailing_slash, now) {
-        Ok(Lookup::File(file)) => file_reply(request, file),
+        Ok(Lookup::File(files)) => file_reply(request, select(&files, request.accept_encoding)),
         Ok(Lookup::DirectoryWithoutSlash) => {
             Reply::Redirect(directory_location(path_scratch, query))
         }
@@ -90,39 +100,58 @@ pub fn respond(
     }
 }
 
-/// Preconditions first (RFC 9110 §13.2.2), then Range (§14.2): a HEAD gets the same
-/// answer as a GET, without the body.
-fn file_reply(request: &Request<'_>, file: Rc<StaticFile>) -> Reply {
+/// The precompressed variant the client weighs highest (above zero), else the file itself.
+fn select(files: &Representations, accept_encoding: Option<&[u8]>) -> Selected {
+    let vary = files.has_variants();
+    let best = accept_encoding.filter(|_| vary).and_then(|accepted| {
+        Coding::ALL
+            .iter()
+            .filter_map(|&coding| {
+                let weight = encoding::weight(accepted, coding);
+                let file = files.variant(coding)?;
+                (weight > 0).then_some((weight, coding, file))
+            })
+            // On equal weights the first in `Coding::ALL` wins: max_by_key keeps the last.
+            .rev()
+            .max_by_key(|&(weight, _, _)| weight)
+    });
+    match best {
+        Some((_, coding, file)) => Selected {
+            file: Rc::clone(file),
+            encoding: Some(coding),
+            vary,
+        },
+        None => Selected {
+            file: Rc::clone(&files.identity),
+            encoding: None,
+            vary,
+        },
+    }
+}
+
+/// Preconditions first (RFC 9110 §13.2.2), then Range (§14.2), both on the selected
+/// representation: a HEAD gets the same answer as a GET, without the body.
+fn file_reply(request: &Request<'_>, selected: Selected) -> Reply {
+    let file = &selected.file;
     let validators = Validators {
         etag: &file.etag,
         last_modified: file.modified,
     };
     let honour_range = match conditional::evaluate(&request.conditions, true, &validators) {
-        Outcome::NotModified => return Reply::NotModified(file),
+        Outcome::NotModified => return Reply::NotModified(selected),
         Outcome::Failed => return Reply::Error(Status::PreconditionFailed),
         Outcome::Proceed { honour_range } => honour_range,
     };
-    let Some(range_header) = request.range.filter(|_| honour_range) else {
-        return Reply::File {
-            file,
-            parts: Parts::Whole,
-        };
-    };
-    match range::resolve(range_header, file.len) {
-        RangeRequest::Whole => Reply::File {
-            file,
-            parts: Parts::Whole,
-        },
-        RangeRequest::Unsatisfiable => Reply::RangeNotSatisfiable(file),
-        RangeRequest::Satisfiable(mut ranges) => {
-            let parts = if ranges.len() == 1 {
-                Parts::One(ranges.remove(0))
-            } else {
-                Parts::Several(ranges)
-            };
-            Reply::File { file, parts }
+    let range = request.range.filter(|_| honour_range);
+    let parts = match range.map(|header| range::resolve(header, file.len)) {
+        None | Some(RangeRequest::Whole) => Parts::Whole,
+        Some(RangeRequest::Unsatisfiable) => return Reply::RangeNotSatisfiable(selected),
+        Some(RangeRequest::Satisfiable(mut ranges)) if ranges.len() == 1 => {
+            Parts::One(ranges.remove(0))
         }
-    }
+        Some(RangeRequest::Satisfiable(ranges)) => Parts::Several(ranges),
+    };
+    Reply::File { selected, parts }
 }
 
 /// `/` + the normalised path, escaped, + `/` + the query. Built from the normalised path, it

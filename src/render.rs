@@ -6,9 +6,10 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::files::StaticFile;
-use crate::handler::{Parts, Reply};
+use crate::handler::{Parts, Reply, Selected};
 use crate::http::Status;
 use crate::http::date::HTTP_DATE_LEN;
+use crate::http::encoding::Coding;
 use crate::http::range::ByteRange;
 use crate::http::response::{self, ContentRange, Head, Persistence};
 
@@ -47,8 +48,9 @@ pub fn render(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Option<
     };
     let mut head = Head::new(Status::Ok, framing.date, framing.persistence);
     match reply {
-        Reply::File { file, parts } => {
-            describe_file(&mut head, &file, framing);
+        Reply::File { selected, parts } => {
+            describe_file(&mut head, &selected, framing);
+            let file = Rc::clone(&selected.file);
             match parts {
                 Parts::Whole => {
                     let len = file.len;
@@ -70,19 +72,23 @@ pub fn render(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Option<
                 Parts::Several(ranges) => multipart(head, &file, &ranges, &boundary, framing, out),
             }
         }
-        Reply::NotModified(file) => {
+        Reply::NotModified(selected) => {
             // RFC 9110 §15.4.5: the validators and caching fields, no content metadata.
-            describe_file(&mut head, &file, framing);
+            describe_file(&mut head, &selected, framing);
             head.status = Status::NotModified;
             head.content_type = None;
+            head.content_encoding = None;
             head.accept_ranges = false;
             head.content_length = None;
             head.write(out);
             None
         }
-        Reply::RangeNotSatisfiable(file) => {
+        Reply::RangeNotSatisfiable(selected) => {
             head.status = Status::RangeNotSatisfiable;
-            head.content_range = Some(ContentRange::Unsatisfied { len: file.len });
+            head.content_range = Some(ContentRange::Unsatisfied {
+                len: selected.file.len,
+            });
+            head.vary_accept_encoding = selected.vary;
             status_page(head, framing.head_only, out);
             None
         }
@@ -111,8 +117,11 @@ pub fn render_fatal(status: Status, date: &[u8; HTTP_DATE_LEN], out: &mut Vec<u8
     status_page(Head::new(status, date, Persistence::Close), false, out);
 }
 
-fn describe_file<'a>(head: &mut Head<'a>, file: &'a StaticFile, framing: &Framing<'a>) {
+fn describe_file<'a>(head: &mut Head<'a>, selected: &'a Selected, framing: &Framing<'a>) {
+    let file = &selected.file;
     head.content_type = Some(file.content_type);
+    head.content_encoding = selected.encoding.map(Coding::token);
+    head.vary_accept_encoding = selected.vary;
     head.accept_ranges = true;
     head.etag = Some(&file.etag);
     head.last_modified = file.modified;

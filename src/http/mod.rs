@@ -6,6 +6,7 @@
 pub mod chunked;
 pub mod conditional;
 pub mod date;
+pub mod encoding;
 pub mod mime;
 pub mod path;
 pub mod range;
