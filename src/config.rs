@@ -54,6 +54,19 @@ pub struct Config {
     #[arg(long)]
     pub serve_hidden: bool,
 
+    /// List the contents of directories that have no index file (otherwise 403).
+    #[arg(long)]
+    pub autoindex: bool,
+
+    /// Content-Type for files whose extension is unknown.
+    #[arg(long, value_name = "TYPE", default_value = "application/octet-stream", value_parser = parse_media_type)]
+    pub default_type: String,
+
+    /// Serve PATH (under the root) as the body of error responses with status CODE, e.g.
+    /// --error-page 404=/404.html; may be repeated.
+    #[arg(long, value_name = "CODE=PATH", value_parser = parse_error_page)]
+    pub error_page: Vec<ErrorPage>,
+
     /// Cache-Control value added to successful file responses (e.g. "public, max-age=3600").
     #[arg(long, value_name = "VALUE", value_parser = parse_header_value)]
     pub cache_control: Option<String>,
@@ -108,6 +121,40 @@ impl Config {
             keepalive: Duration::from_secs(self.keepalive_timeout),
             send: Duration::from_secs(self.send_timeout),
         }
+    }
+}
+
+/// `--error-page CODE=PATH`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErrorPage {
+    pub code: u16,
+    pub path: String,
+}
+
+fn parse_error_page(value: &str) -> Result<ErrorPage, String> {
+    let (code, path) = value
+        .split_once('=')
+        .ok_or("expected CODE=PATH, e.g. 404=/404.html")?;
+    let code: u16 = code
+        .parse()
+        .ok()
+        .filter(|c| (400..=599).contains(c))
+        .ok_or("CODE must be an error status from 400 to 599")?;
+    if !path.starts_with('/') || path.bytes().any(|b| b.is_ascii_control() || b == b' ') {
+        return Err("PATH must be a URL path starting with /".to_string());
+    }
+    Ok(ErrorPage {
+        code,
+        path: path.to_string(),
+    })
+}
+
+/// `type/subtype`, both tokens (RFC 9110 §8.3.1); parameters are not accepted.
+fn parse_media_type(value: &str) -> Result<String, String> {
+    let token = |t: &str| !t.is_empty() && t.bytes().all(crate::http::is_tchar);
+    match value.split_once('/') {
+        Some((kind, subtype)) if token(kind) && token(subtype) => Ok(value.to_ascii_lowercase()),
+        _ => Err("must be a media type such as text/plain".to_string()),
     }
 }
 

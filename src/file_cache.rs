@@ -12,6 +12,7 @@
 //! 403) are never cached.
 
 use std::collections::HashMap;
+use std::fs::File;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -56,6 +57,8 @@ impl Representations {
 pub enum Lookup {
     File(Representations),
     DirectoryWithoutSlash,
+    /// A directory to list (`--autoindex`); listings are built fresh each time.
+    Listing(File),
 }
 
 struct Entry {
@@ -97,6 +100,7 @@ impl FileCache {
         let identity = match site.resolve(path, trailing_slash) {
             Ok(Resource::File(file)) => file,
             Ok(Resource::DirectoryWithoutSlash) => return Ok(Lookup::DirectoryWithoutSlash),
+            Ok(Resource::Listing(dir)) => return Ok(Lookup::Listing(dir)),
             Err(status) => {
                 self.entries.remove(&key);
                 return Err(status);

@@ -66,20 +66,32 @@ pub enum Resource {
     /// A directory asked for without its trailing slash: redirect to the slash form, so that
     /// relative links in its index resolve against the directory.
     DirectoryWithoutSlash,
+    /// A directory without an index file, open, to be listed (`--autoindex`).
+    Listing(File),
+}
+
+/// How a site is served, from the command line.
+#[derive(Clone, Debug)]
+pub struct SiteOptions {
+    pub index_name: String,
+    pub serve_hidden: bool,
+    pub autoindex: bool,
+    pub default_type: ContentType,
+    /// `--error-page`: status code and the URL path of its page.
+    pub error_pages: Vec<(u16, Vec<u8>)>,
 }
 
 pub struct Site {
     root: OwnedFd,
     /// The root's canonical path, to judge where a followed symlink really led.
     root_path: PathBuf,
-    index_name: Vec<u8>,
-    serve_hidden: bool,
+    options: SiteOptions,
 }
 
 impl Site {
     /// Opens the root directory. Fails if it is missing or not a directory, or if the kernel
     /// cannot open files beneath a directory (openat2 needs Linux 5.6).
-    pub fn open(root: &Path, index_name: &str, serve_hidden: bool) -> io::Result<Site> {
+    pub fn open(root: &Path, options: SiteOptions) -> io::Result<Site> {
         let root_path = root.canonicalize()?;
         let dir = File::open(&root_path)?;
         if !dir.metadata()?.is_dir() {
@@ -90,15 +102,27 @@ impl Site {
         Ok(Site {
             root,
             root_path,
-            index_name: index_name.as_bytes().to_vec(),
-            serve_hidden,
+            options,
         })
+    }
+
+    pub fn serve_hidden(&self) -> bool {
+        self.options.serve_hidden
+    }
+
+    /// The URL path of the page configured for error `code`, if any.
+    pub fn error_page(&self, code: u16) -> Option<&[u8]> {
+        self.options
+            .error_pages
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|(_, path)| path.as_slice())
     }
 
     /// Resolves `path` (normalised, relative; see `http::path`) to something servable.
     /// `path` is used as scratch: the index name and a terminating NUL are appended to it.
     pub fn resolve(&self, path: &mut Vec<u8>, trailing_slash: bool) -> Result<Resource, Status> {
-        if !self.serve_hidden && path.split(|&b| b == b'/').any(|s| s.starts_with(b".")) {
+        if !self.options.serve_hidden && path.split(|&b| b == b'/').any(|s| s.starts_with(b".")) {
             return Err(Status::NotFound);
         }
         let (file, metadata) = self.open_file(path)?;
@@ -106,7 +130,7 @@ impl Site {
             if trailing_slash {
                 return Err(Status::NotFound); // a file is not a directory: `/a.txt/`
             }
-            return Ok(Resource::File(static_file(file, &metadata, path)));
+            return Ok(Resource::File(self.static_file(file, &metadata, path)));
         }
         if !metadata.is_dir() {
             return Err(Status::Forbidden);
@@ -114,17 +138,40 @@ impl Site {
         if !trailing_slash {
             return Ok(Resource::DirectoryWithoutSlash);
         }
+        let dir_len = path.len();
         if !path.is_empty() {
             path.push(b'/');
         }
-        path.extend_from_slice(&self.index_name);
+        path.extend_from_slice(self.options.index_name.as_bytes());
         match self.open_file(path) {
-            Ok((file, metadata)) if metadata.is_file() => {
-                Ok(Resource::File(static_file(file, &metadata, path)))
+            Ok((index, metadata)) if metadata.is_file() => {
+                Ok(Resource::File(self.static_file(index, &metadata, path)))
             }
-            // A directory without an index is not listed.
+            Ok(_) | Err(Status::NotFound) if self.options.autoindex => {
+                path.truncate(dir_len);
+                Ok(Resource::Listing(file))
+            }
+            // Without --autoindex, a directory without an index is not listed.
             Ok(_) | Err(Status::NotFound) => Err(Status::Forbidden),
             Err(status) => Err(status),
+        }
+    }
+
+    fn static_file(&self, file: File, metadata: &Metadata, path: &[u8]) -> StaticFile {
+        let name_start = path.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
+        let len = metadata.len();
+        let bytes = (len <= INLINE_FILE_MAX_BYTES)
+            .then(|| read_whole(&file, len))
+            .flatten();
+        StaticFile {
+            file,
+            len,
+            modified: metadata.modified().ok(),
+            content_type: mime::content_type(&path[name_start..])
+                .unwrap_or(self.options.default_type),
+            bytes,
+            etag: entity_tag(metadata),
+            identity: identity(metadata),
         }
     }
 
@@ -153,30 +200,13 @@ impl Site {
         let hidden = inside
             .components()
             .any(|c| matches!(c, Component::Normal(name) if name.as_bytes().starts_with(b".")));
-        if hidden && !self.serve_hidden {
+        if hidden && !self.options.serve_hidden {
             return Err(Status::NotFound);
         }
         let mut resolved = inside.as_os_str().as_bytes().to_vec();
         // Refusing symlinks here makes the check above hold for what is opened: if the tree
         // changed in between, the open fails rather than follow a new link.
         open_relative(self.root.as_fd(), &mut resolved).map_err(|e| status_for(&e))
-    }
-}
-
-fn static_file(file: File, metadata: &Metadata, path: &[u8]) -> StaticFile {
-    let name_start = path.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
-    let len = metadata.len();
-    let bytes = (len <= INLINE_FILE_MAX_BYTES)
-        .then(|| read_whole(&file, len))
-        .flatten();
-    StaticFile {
-        file,
-        len,
-        modified: metadata.modified().ok(),
-        content_type: mime::content_type(&path[name_start..]),
-        bytes,
-        etag: entity_tag(metadata),
-        identity: identity(metadata),
     }
 }
 

@@ -16,6 +16,7 @@ use crate::http::encoding::{self, Coding};
 use crate::http::path;
 use crate::http::range::{self, ByteRange, RangeRequest};
 use crate::http::request::{Method, Request, Target};
+use crate::listing;
 
 /// Bytes escaped in a path we put in `Location`: everything that is not allowed in a path
 /// segment (RFC 3986 §3.3), so no CR, LF or space can ever reach a header.
@@ -46,10 +47,17 @@ pub enum Reply {
     RangeNotSatisfiable(Selected),
     /// 301 to this location.
     Redirect(Vec<u8>),
+    /// 200 with a generated directory listing.
+    Listing(Vec<u8>),
     /// 200 to OPTIONS, with `Allow`.
     Options,
     /// An error status with its small HTML page.
     Error(Status),
+    /// An error status with the page configured for it.
+    ErrorPage {
+        status: Status,
+        file: Rc<StaticFile>,
+    },
 }
 
 /// The representation chosen for a request: the file or one of its precompressed variants.
@@ -79,6 +87,40 @@ pub fn respond(
     path_scratch: &mut Vec<u8>,
     now: Instant,
 ) -> Reply {
+    match decide(site, files, request, path_scratch, now) {
+        Reply::Error(status) => {
+            error_page(site, files, status, path_scratch, now).unwrap_or(Reply::Error(status))
+        }
+        reply => reply,
+    }
+}
+
+/// The configured page for `status` (`--error-page`), if it names a servable file.
+fn error_page(
+    site: &Site,
+    files: &mut FileCache,
+    status: Status,
+    path_scratch: &mut Vec<u8>,
+    now: Instant,
+) -> Option<Reply> {
+    let page = site.error_page(status.code())?;
+    let info = path::normalize(page, path_scratch).ok()?;
+    match files.lookup(site, path_scratch, info.trailing_slash, now) {
+        Ok(Lookup::File(files)) => Some(Reply::ErrorPage {
+            status,
+            file: files.identity,
+        }),
+        _ => None,
+    }
+}
+
+fn decide(
+    site: &Site,
+    files: &mut FileCache,
+    request: &Request<'_>,
+    path_scratch: &mut Vec<u8>,
+    now: Instant,
+) -> Reply {
     match request.method {
         Method::Get | Method::Head => {}
         Method::Options => return Reply::Options,
@@ -93,6 +135,10 @@ pub fn respond(
     };
     match files.lookup(site, path_scratch, info.trailing_slash, now) {
         Ok(Lookup::File(files)) => file_reply(request, select(&files, request.accept_encoding)),
+        Ok(Lookup::Listing(dir)) => match listing::page(&dir, path_scratch, site.serve_hidden()) {
+            Ok(page) => Reply::Listing(page),
+            Err(_) => Reply::Error(Status::Forbidden),
+        },
         Ok(Lookup::DirectoryWithoutSlash) => {
             Reply::Redirect(directory_location(path_scratch, query))
         }

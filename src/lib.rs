@@ -16,6 +16,7 @@ pub mod files;
 pub mod handler;
 pub mod http;
 pub mod listener;
+pub mod listing;
 pub mod render;
 pub mod server;
 pub mod shutdown;

@@ -98,10 +98,28 @@ pub fn render(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Option<
             status_page(head, framing.head_only, out);
             None
         }
+        Reply::Listing(page) => {
+            head.content_type = Some(response::HTML);
+            head.content_length = Some(page.len() as u64);
+            head.write(out);
+            if !framing.head_only {
+                out.extend_from_slice(&page);
+            }
+            None
+        }
         Reply::Options => {
             head.allow = true;
             head.write(out);
             None
+        }
+        Reply::ErrorPage { status, file } => {
+            head.status = status;
+            head.allow = status == Status::MethodNotAllowed;
+            head.content_type = Some(file.content_type);
+            head.content_length = Some(file.len);
+            head.write(out);
+            let len = file.len;
+            body_range(file, 0, len, framing, out)
         }
         Reply::Error(status) => {
             head.status = status;

@@ -10,7 +10,8 @@ use std::rc::Rc;
 use crate::config::Config;
 use crate::conn::{Connection, Shared};
 use crate::event_loop::{Context, EventLoop, Exit, Step, Task, Wake};
-use crate::files::Site;
+use crate::files::{Site, SiteOptions};
+use crate::http::mime::ContentType;
 use crate::listener::{self, Listener};
 use crate::shutdown::ShutdownOnSignal;
 use crate::sys::epoll::Interest;
@@ -80,11 +81,21 @@ pub fn run(config: &Config) -> Result<Exit, StartError> {
     // Without a higher limit, fds run out long before --max-conns; if raising fails, the
     // accept path still copes with EMFILE.
     let _ = raise_fd_limit();
-    let site = Site::open(&config.root, &config.index, config.serve_hidden).map_err(|source| {
-        StartError::Root {
-            path: config.root.clone(),
-            source,
-        }
+    let options = SiteOptions {
+        index_name: config.index.clone(),
+        serve_hidden: config.serve_hidden,
+        autoindex: config.autoindex,
+        // Lives as long as the process: the type is referenced by every cached file.
+        default_type: ContentType::new(Box::leak(config.default_type.clone().into_boxed_str())),
+        error_pages: config
+            .error_page
+            .iter()
+            .map(|page| (page.code, page.path.as_bytes().to_vec()))
+            .collect(),
+    };
+    let site = Site::open(&config.root, options).map_err(|source| StartError::Root {
+        path: config.root.clone(),
+        source,
     })?;
     let addr = SocketAddr::new(config.bind, config.port);
     let listen_error = |source| StartError::Listen { addr, source };

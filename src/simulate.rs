@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use crate::config::Timeouts;
 use crate::conn::{Connection, Shared};
 use crate::event_loop::{Detached, Step, Wake};
-use crate::files::Site;
+use crate::files::{Site, SiteOptions};
+use crate::http::mime::{ContentType, DEFAULT_TYPE};
 use crate::transport::MemoryTransport;
 
 /// More resumes than this without blocking means a task that never yields control.
@@ -25,7 +26,14 @@ pub struct Simulation {
 impl Simulation {
     /// A connection to a site served from `root`, with default limits.
     pub fn new(root: &Path) -> io::Result<Simulation> {
-        let site = Site::open(root, "index.html", false)?;
+        let options = SiteOptions {
+            index_name: "index.html".to_string(),
+            serve_hidden: false,
+            autoindex: false,
+            default_type: ContentType::new(DEFAULT_TYPE),
+            error_pages: Vec::new(),
+        };
+        let site = Site::open(root, options)?;
         let timeouts = Timeouts {
             head: Duration::from_secs(10),
             body: Duration::from_secs(10),

@@ -7,21 +7,27 @@ pub struct ContentType {
     pub utf8: bool,
 }
 
-/// What a file with no known extension is sent as.
+/// What a file with no known extension is sent as, unless `--default-type` says otherwise.
 pub const DEFAULT_TYPE: &str = "application/octet-stream";
 
-/// The type for a file name (bytes, as on disk), judged by its extension.
-pub fn content_type(file_name: &[u8]) -> ContentType {
-    let essence = file_name
+impl ContentType {
+    pub fn new(essence: &'static str) -> ContentType {
+        ContentType {
+            essence,
+            utf8: is_text(essence),
+        }
+    }
+}
+
+/// The type for a file name (bytes, as on disk), judged by its extension; `None` when the
+/// extension is missing or unknown.
+pub fn content_type(file_name: &[u8]) -> Option<ContentType> {
+    file_name
         .iter()
         .rposition(|&b| b == b'.')
         .and_then(|dot| std::str::from_utf8(&file_name[dot + 1..]).ok())
         .and_then(|ext| mime_guess::from_ext(ext).first_raw())
-        .unwrap_or(DEFAULT_TYPE);
-    ContentType {
-        essence,
-        utf8: is_text(essence),
-    }
+        .map(ContentType::new)
 }
 
 /// Types whose charset parameter means something: browsers otherwise guess, often wrongly.
@@ -58,7 +64,7 @@ mod tests {
             (b"weird.\xff", DEFAULT_TYPE, false),
         ];
         for &(name, essence, utf8) in table {
-            let got = content_type(name);
+            let got = content_type(name).unwrap_or(ContentType::new(DEFAULT_TYPE));
             assert_eq!(got.essence, essence, "{:?}", String::from_utf8_lossy(name));
             assert_eq!(got.utf8, utf8, "{:?}", String::from_utf8_lossy(name));
         }

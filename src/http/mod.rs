@@ -17,6 +17,6 @@ pub mod status;
 pub use status::Status;
 
 /// tchar from RFC 9110 §5.6.2: the characters of methods, header names and other tokens.
-pub(crate) fn is_tchar(b: u8) -> bool {
+pub fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
