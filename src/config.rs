@@ -67,6 +67,11 @@ pub struct Config {
     #[arg(long, value_name = "CODE=PATH", value_parser = parse_error_page)]
     pub error_page: Vec<ErrorPage>,
 
+    /// Write an access log (Combined Log Format plus the request time) to PATH, or to
+    /// standard output with `-`. Off by default.
+    #[arg(long, value_name = "PATH")]
+    pub access_log: Option<String>,
+
     /// Cache-Control value added to successful file responses (e.g. "public, max-age=3600").
     #[arg(long, value_name = "VALUE", value_parser = parse_header_value)]
     pub cache_control: Option<String>,

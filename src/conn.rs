@@ -26,9 +26,11 @@
 
 use std::cell::{Cell, RefCell};
 use std::io;
+use std::net::IpAddr;
 use std::rc::Rc;
 use std::time::Instant;
 
+use crate::access_log::{AccessLog, LogBook, PendingLine};
 use crate::buffer::{InputBuffer, Received};
 use crate::config::{
     INPUT_BUFFER_BYTES, LINGER_TIMEOUT, MAX_HEAD_BYTES, OUTPUT_FLUSH_BYTES, REQUESTS_PER_RESUME,
@@ -43,7 +45,7 @@ use crate::http::chunked::ChunkedDecoder;
 use crate::http::date::DateCache;
 use crate::http::request::{self, Body, Method, Version};
 use crate::http::response::Persistence;
-use crate::render::{self, FileBody, Framing, Part};
+use crate::render::{self, FileBody, Framing, Part, Rendered};
 use crate::transport::Transport;
 
 /// What every connection shares: the site, the limits, the cached Date, and the count of
@@ -52,6 +54,7 @@ pub struct Shared {
     site: Site,
     files: RefCell<FileCache>,
     cache_control: Option<Box<[u8]>>,
+    log: Option<AccessLog>,
     timeouts: Timeouts,
     max_body_bytes: u64,
     date: RefCell<DateCache>,
@@ -64,6 +67,7 @@ impl Shared {
     pub fn new(
         site: Site,
         cache_control: Option<&str>,
+        log: Option<AccessLog>,
         timeouts: Timeouts,
         max_body_bytes: u64,
         max_connections: usize,
@@ -72,6 +76,7 @@ impl Shared {
             site,
             files: RefCell::new(FileCache::default()),
             cache_control: cache_control.map(|value| value.as_bytes().into()),
+            log,
             timeouts,
             max_body_bytes,
             date: RefCell::new(DateCache::default()),
@@ -83,6 +88,10 @@ impl Shared {
 
     pub fn at_connection_limit(&self) -> bool {
         self.open_connections.get() >= self.max_connections
+    }
+
+    pub fn access_log(&self) -> Option<&AccessLog> {
+        self.log.as_ref()
     }
 
     /// Records that the listener stopped at the limit and waits to be notified.
@@ -101,6 +110,9 @@ pub struct Connection<S> {
     output_sent: usize,
     /// Scratch for the normalised request path, reused across requests.
     path: Vec<u8>,
+    /// The client's address, for the access log.
+    peer: Option<IpAddr>,
+    log_book: LogBook,
     /// The peer has shut down its side (EPOLLRDHUP): EOF follows the buffered bytes.
     peer_closed: bool,
     /// The server is shutting down: answer what has arrived, with `Connection: close`.
@@ -152,8 +164,8 @@ struct Budget {
 }
 
 impl<S: Transport> Connection<S> {
-    /// A connection over `stream`; it counts against `--max-conns` until dropped.
-    pub fn new(stream: S, shared: Rc<Shared>, now: Instant) -> Connection<S> {
+    /// A connection over `stream` from `peer`; it counts against `--max-conns` until dropped.
+    pub fn new(stream: S, peer: Option<IpAddr>, shared: Rc<Shared>, now: Instant) -> Connection<S> {
         let deadline = now + shared.timeouts.keepalive;
         shared
             .open_connections
@@ -167,6 +179,8 @@ impl<S: Transport> Connection<S> {
             output: Vec::new(),
             output_sent: 0,
             path: Vec::new(),
+            peer,
+            log_book: LogBook::default(),
             peer_closed: false,
             draining: false,
             state: State::ReadHead {
@@ -216,6 +230,8 @@ impl<S: Transport> Connection<S> {
                 match step {
                     Step::Blocked => cx.set_deadline(self.deadline()),
                     Step::Done => {
+                        let sent = self.output_sent;
+                        self.settle_log(cx, |book, log, now| book.close(log, sent, now));
                         // This connection's slot frees up once it is dropped, right after.
                         if let Some(listener) = self.shared.paused_listener.take() {
                             cx.notify(listener);
@@ -367,6 +383,10 @@ impl<S: Transport> Connection<S> {
             (true, Version::Http10) => Persistence::KeepAlive10,
             (true, Version::Http11) => Persistence::KeepAlive11,
         };
+        let log_line = self.shared.log.as_ref().map(|log| {
+            let start = log.begin(self.peer, request_line(head), cx.wall_clock());
+            PendingLine::new(start, request.referer, request.user_agent, cx.now())
+        });
         let body = match request.body {
             Body::None => None,
             Body::Length(len) => Some(BodyLeft::Length(len)),
@@ -381,7 +401,11 @@ impl<S: Transport> Connection<S> {
             head_only,
             cache_control: self.shared.cache_control.as_deref(),
         };
-        let file = render::render(reply, &framing, &mut self.output);
+        let rendered = render::render(reply, &framing, &mut self.output);
+        if let Some(line) = log_line {
+            self.log_response(line, &rendered);
+        }
+        let file = rendered.file;
         let now = cx.now();
         let next = match (keep_alive, body) {
             (false, _) => Next::Close,
@@ -407,11 +431,37 @@ impl<S: Transport> Connection<S> {
     /// Queues an error response after which the connection closes.
     fn error_response<T>(&mut self, status: Status, cx: &mut Context<'_, T>) -> State {
         let date = *self.shared.date.borrow_mut().get(cx.wall_clock());
-        render::render_fatal(status, &date, &mut self.output);
+        let rendered = render::render_fatal(status, &date, &mut self.output);
+        if let Some(log) = &self.shared.log {
+            // The request could not be read, so its line is logged as "-".
+            let start = log.begin(self.peer, b"-", cx.wall_clock());
+            let line = PendingLine::new(start, None, None, cx.now());
+            self.log_response(line, &rendered);
+        }
         State::Send {
             file: None,
             then: Next::Close,
             deadline: cx.now() + self.shared.timeouts.send,
+        }
+    }
+
+    fn log_response(&mut self, mut line: PendingLine, rendered: &Rendered) {
+        line.status = rendered.status.code();
+        let body_start = rendered.body_start(&self.output);
+        self.log_book
+            .push(line, body_start, self.output.len(), rendered.file.is_some());
+    }
+
+    /// Hands finished log lines over, waking the log's flusher if it needs to run.
+    fn settle_log<T>(
+        &mut self,
+        cx: &mut Context<'_, T>,
+        settle: impl FnOnce(&mut LogBook, &AccessLog, Instant) -> Option<TaskId>,
+    ) {
+        if let Some(log) = &self.shared.log
+            && let Some(flusher) = settle(&mut self.log_book, log, cx.now())
+        {
+            cx.notify(flusher);
         }
     }
 
@@ -537,6 +587,7 @@ impl<S: Transport> Connection<S> {
                     Err(_) => return (State::Done, Flow::Stop(Step::Done)),
                 }
             }
+            self.settle_log(cx, |book, log, now| book.output_written(log, now));
             self.output.clear();
             self.output_sent = 0;
 
@@ -546,12 +597,18 @@ impl<S: Transport> Connection<S> {
             if body.offset == body.end {
                 // The current range is done: queue the next part of a multipart body.
                 match body.parts.pop_front() {
-                    Some(Part::Bytes(bytes)) => self.output.extend_from_slice(&bytes),
+                    Some(Part::Bytes(bytes)) => {
+                        self.log_book.file_bytes(bytes.len() as u64);
+                        self.output.extend_from_slice(&bytes);
+                    }
                     Some(Part::Range(range)) => {
                         body.offset = range.first;
                         body.end = range.last + 1;
                     }
-                    None => file = None,
+                    None => {
+                        file = None;
+                        self.settle_log(cx, |book, log, now| book.file_done(log, now));
+                    }
                 }
                 continue;
             }
@@ -576,6 +633,7 @@ impl<S: Transport> Connection<S> {
                 // only honest end is to close.
                 Ok(0) => return (State::Done, Flow::Stop(Step::Done)),
                 Ok(n) => {
+                    self.log_book.file_bytes(n as u64);
                     budget.send_bytes = budget.send_bytes.saturating_sub(n);
                     deadline = cx.now() + self.shared.timeouts.send;
                 }
@@ -628,4 +686,10 @@ impl<S> Drop for Connection<S> {
         let open = &self.shared.open_connections;
         open.set(open.get().saturating_sub(1));
     }
+}
+
+/// The request line of a complete head, for the access log.
+fn request_line(head: &[u8]) -> &[u8] {
+    let end = head.iter().position(|&b| b == b'\r').unwrap_or(head.len());
+    &head[..end]
 }

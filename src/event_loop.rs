@@ -251,7 +251,7 @@ impl<T: Task> EventLoop<T> {
     }
 
     /// Adds a task and registers its fd.
-    pub fn spawn(&mut self, task: T) -> io::Result<()> {
+    pub fn spawn(&mut self, task: T) -> io::Result<TaskId> {
         let source = task.source();
         let token = self.insert(task);
         if let Some((fd, interest)) = source
@@ -260,7 +260,7 @@ impl<T: Task> EventLoop<T> {
             self.remove(token);
             return Err(e);
         }
-        Ok(())
+        Ok(token)
     }
 
     /// Turns the loop until no task is left, or a shutdown's drain time runs out.

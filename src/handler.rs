@@ -60,6 +60,23 @@ pub enum Reply {
     },
 }
 
+impl Reply {
+    pub fn status(&self) -> Status {
+        match self {
+            Reply::File {
+                parts: Parts::Whole,
+                ..
+            } => Status::Ok,
+            Reply::File { .. } => Status::PartialContent,
+            Reply::NotModified(_) => Status::NotModified,
+            Reply::RangeNotSatisfiable(_) => Status::RangeNotSatisfiable,
+            Reply::Redirect(_) => Status::MovedPermanently,
+            Reply::Listing(_) | Reply::Options => Status::Ok,
+            Reply::Error(status) | Reply::ErrorPage { status, .. } => *status,
+        }
+    }
+}
+
 /// The representation chosen for a request: the file or one of its precompressed variants.
 #[derive(Debug)]
 pub struct Selected {

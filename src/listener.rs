@@ -56,11 +56,12 @@ impl Listener {
                 return Step::Blocked;
             }
             match socket::accept(self.socket.as_fd()) {
-                Ok(fd) => {
+                Ok((fd, peer)) => {
                     // Without NODELAY responses still arrive, only later: not worth a refusal.
                     let _ = socket::set_nodelay(fd.as_fd());
                     let stream = TcpConnection::new(fd);
-                    let connection = Connection::new(stream, Rc::clone(&self.shared), cx.now());
+                    let connection =
+                        Connection::new(stream, peer, Rc::clone(&self.shared), cx.now());
                     cx.spawn(ServerTask::Connection(Box::new(connection)));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {

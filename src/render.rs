@@ -37,8 +37,37 @@ pub enum Part {
     Range(ByteRange),
 }
 
-/// Appends the response for `reply` to `out`; returns the file body still to send.
-pub fn render(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Option<FileBody> {
+/// What `render` appended, and what is left to send.
+pub struct Rendered {
+    pub status: Status,
+    /// Where the response starts in the output buffer.
+    pub head_start: usize,
+    pub file: Option<FileBody>,
+}
+
+impl Rendered {
+    /// Where the body starts in `out`: after the head's blank line. Only the access log
+    /// needs it, so it is found on demand rather than tracked for every response.
+    pub fn body_start(&self, out: &[u8]) -> usize {
+        out.get(self.head_start..)
+            .and_then(|response| response.windows(4).position(|w| w == b"\r\n\r\n"))
+            .map_or(out.len(), |i| self.head_start + i + 4)
+    }
+}
+
+/// Appends the response for `reply` to `out`.
+pub fn render(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Rendered {
+    let head_start = out.len();
+    let status = reply.status();
+    let file = render_reply(reply, framing, out);
+    Rendered {
+        status,
+        head_start,
+        file,
+    }
+}
+
+fn render_reply(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Option<FileBody> {
     let boundary = match &reply {
         Reply::File {
             parts: Parts::Several(_),
@@ -46,7 +75,7 @@ pub fn render(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Option<
         } => new_boundary(),
         _ => Vec::new(),
     };
-    let mut head = Head::new(Status::Ok, framing.date, framing.persistence);
+    let mut head = Head::new(reply.status(), framing.date, framing.persistence);
     match reply {
         Reply::File { selected, parts } => {
             describe_file(&mut head, &selected, framing);
@@ -59,7 +88,6 @@ pub fn render(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Option<
                     body_range(file, 0, len, framing, out)
                 }
                 Parts::One(range) => {
-                    head.status = Status::PartialContent;
                     head.content_length = Some(range.byte_count());
                     head.content_range = Some(ContentRange::Part {
                         first: range.first,
@@ -75,7 +103,6 @@ pub fn render(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Option<
         Reply::NotModified(selected) => {
             // RFC 9110 §15.4.5: the validators and caching fields, no content metadata.
             describe_file(&mut head, &selected, framing);
-            head.status = Status::NotModified;
             head.content_type = None;
             head.content_encoding = None;
             head.accept_ranges = false;
@@ -84,7 +111,6 @@ pub fn render(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Option<
             None
         }
         Reply::RangeNotSatisfiable(selected) => {
-            head.status = Status::RangeNotSatisfiable;
             head.content_range = Some(ContentRange::Unsatisfied {
                 len: selected.file.len,
             });
@@ -93,7 +119,6 @@ pub fn render(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Option<
             None
         }
         Reply::Redirect(location) => {
-            head.status = Status::MovedPermanently;
             head.location = Some(&location);
             status_page(head, framing.head_only, out);
             None
@@ -113,7 +138,6 @@ pub fn render(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Option<
             None
         }
         Reply::ErrorPage { status, file } => {
-            head.status = status;
             head.allow = status == Status::MethodNotAllowed;
             head.content_type = Some(file.content_type);
             head.content_length = Some(file.len);
@@ -122,7 +146,6 @@ pub fn render(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Option<
             body_range(file, 0, len, framing, out)
         }
         Reply::Error(status) => {
-            head.status = status;
             head.allow = status == Status::MethodNotAllowed;
             status_page(head, framing.head_only, out);
             None
@@ -131,8 +154,14 @@ pub fn render(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Option<
 }
 
 /// Appends an error response that ends the connection; the request may be unknown.
-pub fn render_fatal(status: Status, date: &[u8; HTTP_DATE_LEN], out: &mut Vec<u8>) {
+pub fn render_fatal(status: Status, date: &[u8; HTTP_DATE_LEN], out: &mut Vec<u8>) -> Rendered {
+    let head_start = out.len();
     status_page(Head::new(status, date, Persistence::Close), false, out);
+    Rendered {
+        status,
+        head_start,
+        file: None,
+    }
 }
 
 fn describe_file<'a>(head: &mut Head<'a>, selected: &'a Selected, framing: &Framing<'a>) {
@@ -194,7 +223,6 @@ fn multipart<'a>(
         + ranges.iter().map(|r| r.byte_count()).sum::<u64>()
         + closing.len() as u64;
 
-    head.status = Status::PartialContent;
     head.content_length = Some(len);
     head.multipart_boundary = Some(boundary);
     head.write(out);

@@ -7,6 +7,7 @@ use std::os::fd::RawFd;
 use std::path::PathBuf;
 use std::rc::Rc;
 
+use crate::access_log::AccessLog;
 use crate::config::Config;
 use crate::conn::{Connection, Shared};
 use crate::event_loop::{Context, EventLoop, Exit, Step, Task, Wake};
@@ -25,6 +26,27 @@ pub enum ServerTask {
     /// Boxed: a connection is far larger than the other tasks, and the task table holds many.
     Connection(Box<Connection<TcpConnection>>),
     Shutdown(ShutdownOnSignal),
+    LogFlush(LogFlusher),
+}
+
+/// Hands the access log's buffered lines to its writer thread whenever a connection notifies
+/// it (see `access_log`). It has no fd: only notifications and the shutdown wake it.
+pub struct LogFlusher {
+    shared: Rc<Shared>,
+}
+
+impl LogFlusher {
+    fn resume(&mut self, wake: Wake) -> Step {
+        if let Some(log) = self.shared.access_log() {
+            log.flush();
+        }
+        // Lines written during the drain are handed over when the loop has ended.
+        if wake.shutdown {
+            Step::Done
+        } else {
+            Step::Blocked
+        }
+    }
 }
 
 impl Task for ServerTask {
@@ -35,6 +57,7 @@ impl Task for ServerTask {
                 Some((connection.stream().raw_fd(), Interest::BOTH))
             }
             ServerTask::Shutdown(shutdown) => Some((shutdown.fd(), Interest::READABLE)),
+            ServerTask::LogFlush(_) => None,
         }
     }
 
@@ -43,6 +66,7 @@ impl Task for ServerTask {
             ServerTask::Listener(listener) => listener.resume(wake, cx),
             ServerTask::Connection(connection) => connection.resume(wake, cx),
             ServerTask::Shutdown(shutdown) => shutdown.resume(wake, cx),
+            ServerTask::LogFlush(flusher) => flusher.resume(wake),
         }
     }
 }
@@ -53,6 +77,7 @@ pub enum StartError {
     Root { path: PathBuf, source: io::Error },
     Listen { addr: SocketAddr, source: io::Error },
     Signals(io::Error),
+    AccessLog { path: String, source: io::Error },
     EventLoop(io::Error),
 }
 
@@ -68,6 +93,9 @@ impl fmt::Display for StartError {
             }
             StartError::Listen { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
             StartError::Signals(source) => write!(f, "cannot set up signal handling: {source}"),
+            StartError::AccessLog { path, source } => {
+                write!(f, "cannot open access log {path}: {source}")
+            }
             StartError::EventLoop(source) => write!(f, "event loop failed: {source}"),
         }
     }
@@ -106,9 +134,19 @@ pub fn run(config: &Config) -> Result<Exit, StartError> {
         .and_then(|a| a.as_socket())
         .ok_or_else(|| listen_error(io::Error::other("no local address")))?;
 
+    let log = match &config.access_log {
+        Some(path) => Some(
+            AccessLog::open(path).map_err(|source| StartError::AccessLog {
+                path: path.clone(),
+                source,
+            })?,
+        ),
+        None => None,
+    };
     let shared = Rc::new(Shared::new(
         site,
         config.cache_control.as_deref(),
+        log,
         config.timeouts(),
         config.max_body_bytes,
         usize::try_from(config.max_conns).unwrap_or(usize::MAX),
@@ -121,6 +159,14 @@ pub fn run(config: &Config) -> Result<Exit, StartError> {
             config.drain_timeout(),
         )))
         .map_err(StartError::EventLoop)?;
+    if let Some(log) = shared.access_log() {
+        let flusher = event_loop
+            .spawn(ServerTask::LogFlush(LogFlusher {
+                shared: Rc::clone(&shared),
+            }))
+            .map_err(StartError::EventLoop)?;
+        log.set_flusher(flusher);
+    }
     event_loop
         .spawn(ServerTask::Listener(Listener::new(socket, shared)))
         .map_err(StartError::EventLoop)?;

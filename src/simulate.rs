@@ -40,10 +40,10 @@ impl Simulation {
             keepalive: Duration::from_secs(60),
             send: Duration::from_secs(30),
         };
-        let shared = Rc::new(Shared::new(site, None, timeouts, 1024 * 1024, 1));
+        let shared = Rc::new(Shared::new(site, None, None, timeouts, 1024 * 1024, 1));
         let now = Instant::now();
         Ok(Simulation {
-            connection: Connection::new(MemoryTransport::default(), shared, now),
+            connection: Connection::new(MemoryTransport::default(), None, shared, now),
             driver: Detached::default(),
             now,
             done: false,

@@ -89,6 +89,9 @@ pub struct Request<'a> {
     pub range: Option<&'a [u8]>,
     /// `None` when absent; several Accept-Encoding lines are read as `identity` only.
     pub accept_encoding: Option<&'a [u8]>,
+    /// For the access log.
+    pub referer: Option<&'a [u8]>,
+    pub user_agent: Option<&'a [u8]>,
 }
 
 /// Finds the end of a request head in `buf`, scanning only from `from` (the length scanned by
@@ -196,6 +199,8 @@ pub fn parse(head: &[u8], max_body_len: u64) -> Result<Request<'_>, Status> {
         conditions: fields.conditions,
         range: fields.range,
         accept_encoding: fields.accept_encoding,
+        referer: fields.referer,
+        user_agent: fields.user_agent,
     })
 }
 
@@ -325,6 +330,8 @@ struct Fields<'a> {
     range: Option<&'a [u8]>,
     accept_encoding: Option<&'a [u8]>,
     accept_encoding_repeated: bool,
+    referer: Option<&'a [u8]>,
+    user_agent: Option<&'a [u8]>,
 }
 
 impl<'a> Fields<'a> {
@@ -373,6 +380,10 @@ impl<'a> Fields<'a> {
             } else if name.eq_ignore_ascii_case(b"accept-encoding") {
                 fields.accept_encoding_repeated |= fields.accept_encoding.is_some();
                 fields.accept_encoding = Some(value);
+            } else if name.eq_ignore_ascii_case(b"referer") {
+                fields.referer = Some(value);
+            } else if name.eq_ignore_ascii_case(b"user-agent") {
+                fields.user_agent = Some(value);
             }
         }
         if fields.accept_encoding_repeated {

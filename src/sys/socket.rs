@@ -4,24 +4,50 @@
 //! made per connection, kept as direct as the syscalls so their cost is visible.
 
 use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use super::{check, retry_eintr};
 
-/// Accepts one connection as a non-blocking, close-on-exec socket.
-/// `WouldBlock` means the backlog is empty.
-pub fn accept(listener: BorrowedFd<'_>) -> io::Result<OwnedFd> {
-    // SAFETY: null address pointers are allowed when the peer address is not wanted.
+/// Accepts one connection as a non-blocking, close-on-exec socket, with the peer's IP
+/// address when it is an IP socket. `WouldBlock` means the backlog is empty.
+pub fn accept(listener: BorrowedFd<'_>) -> io::Result<(OwnedFd, Option<IpAddr>)> {
+    // SAFETY: all-zero is a valid sockaddr_storage (family AF_UNSPEC).
+    let mut addr: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: `addr` and `len` describe a writable sockaddr_storage that outlives the call;
+    // the kernel writes at most `len` bytes and stores the real length back.
     let fd = retry_eintr(|| unsafe {
         libc::accept4(
             listener.as_raw_fd(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
+            (&mut addr as *mut libc::sockaddr_storage).cast(),
+            &mut len,
             libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
         )
     })?;
     // SAFETY: accept4 returned a new fd that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    Ok((fd, peer_ip(&addr)))
+}
+
+fn peer_ip(addr: &libc::sockaddr_storage) -> Option<IpAddr> {
+    match i32::from(addr.ss_family) {
+        libc::AF_INET => {
+            // SAFETY: the family says the storage holds a sockaddr_in, which it is large
+            // and aligned enough for.
+            let v4 =
+                unsafe { &*(addr as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(v4.sin_addr.s_addr))))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: as above, for sockaddr_in6.
+            let v6 =
+                unsafe { &*(addr as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+            let ip = Ipv6Addr::from(v6.sin6_addr.s6_addr);
+            Some(ip.to_ipv4_mapped().map_or(IpAddr::V6(ip), IpAddr::V4))
+        }
+        _ => None,
+    }
 }
 
 /// Disables Nagle's algorithm: responses are written whole, so waiting to coalesce only adds

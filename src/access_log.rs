@@ -1,0 +1,397 @@
+//! The access log: one line per response in the Combined Log Format, plus the time the
+//! request took, written without ever blocking the loop.
+//!
+//! ```text
+//! 127.0.0.1 - - [25/Nov/2026:20:01:07 +0000] "GET /a.txt HTTP/1.1" 200 6 "-" "curl/7.88.1" 0.000
+//! ```
+//!
+//! Connections add finished lines to one buffer. The first line into an empty buffer
+//! notifies the flusher task, which runs later in the same turn or the next and hands the
+//! whole batch to a writer thread over a bounded channel; so a disk or a pipe that is slow,
+//! or a reader of stdout that stops, delays only that thread. If the thread falls more than
+//! `QUEUED_BATCHES` behind, batches are dropped and counted, never buffered without bound.
+//! On exit everything buffered is handed over and the thread is joined, so a graceful
+//! shutdown loses no line.
+//!
+//! The byte count is of body bytes actually sent: a client that aborts a download is logged
+//! with what it received.
+
+use std::cell::{Cell, RefCell};
+use std::fs::OpenOptions;
+use std::io::{self, Write};
+use std::net::IpAddr;
+use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::event_loop::TaskId;
+
+/// Batches waiting for the writer thread before new ones are dropped.
+const QUEUED_BATCHES: usize = 64;
+/// A batch is handed over early once it is this large.
+const FLUSH_BYTES: usize = 64 * 1024;
+
+pub struct AccessLog {
+    buffer: RefCell<Vec<u8>>,
+    batches: Option<SyncSender<Vec<u8>>>,
+    writer: Option<JoinHandle<()>>,
+    flusher: Cell<Option<TaskId>>,
+    dropped_lines: Cell<u64>,
+    clock: RefCell<LogClock>,
+}
+
+impl AccessLog {
+    /// Opens `destination` for appending (`-` is standard output) and starts its writer.
+    pub fn open(destination: &str) -> io::Result<AccessLog> {
+        let mut sink: Box<dyn Write + Send> = if destination == "-" {
+            Box::new(io::stdout())
+        } else {
+            Box::new(
+                OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(destination)?,
+            )
+        };
+        let (batches, received) = mpsc::sync_channel::<Vec<u8>>(QUEUED_BATCHES);
+        let writer = std::thread::Builder::new()
+            .name("access-log".to_string())
+            .spawn(move || {
+                for batch in received {
+                    // Nowhere to report a failing log; the server goes on serving.
+                    let _ = sink.write_all(&batch);
+                    let _ = sink.flush();
+                }
+            })?;
+        Ok(AccessLog {
+            buffer: RefCell::new(Vec::new()),
+            batches: Some(batches),
+            writer: Some(writer),
+            flusher: Cell::new(None),
+            dropped_lines: Cell::new(0),
+            clock: RefCell::new(LogClock::default()),
+        })
+    }
+
+    /// Names the task to notify when lines are waiting.
+    pub fn set_flusher(&self, task: TaskId) {
+        self.flusher.set(Some(task));
+    }
+
+    /// Appends one finished line; returns the task to notify, if the buffer needs flushing.
+    pub fn append(&self, line: &[u8]) -> Option<TaskId> {
+        let mut buffer = self.buffer.borrow_mut();
+        let was_empty = buffer.is_empty();
+        buffer.extend_from_slice(line);
+        if was_empty || buffer.len() >= FLUSH_BYTES {
+            self.flusher.get()
+        } else {
+            None
+        }
+    }
+
+    /// Hands the buffered lines to the writer thread.
+    pub fn flush(&self) {
+        let batch = std::mem::take(&mut *self.buffer.borrow_mut());
+        if batch.is_empty() {
+            return;
+        }
+        let Some(batches) = &self.batches else {
+            return;
+        };
+        if let Err(TrySendError::Full(batch) | TrySendError::Disconnected(batch)) =
+            batches.try_send(batch)
+        {
+            let lines = batch.iter().filter(|&&b| b == b'\n').count() as u64;
+            self.dropped_lines.set(self.dropped_lines.get() + lines);
+        }
+    }
+
+    /// Lines dropped because the writer could not keep up.
+    pub fn dropped_lines(&self) -> u64 {
+        self.dropped_lines.get()
+    }
+
+    /// Flushes, lets the writer finish everything queued, and waits for it. Unlike `flush`,
+    /// this waits for room in the queue: at exit, no line is dropped.
+    pub fn finish(&mut self) {
+        let batch = std::mem::take(&mut *self.buffer.borrow_mut());
+        if let Some(batches) = self.batches.take()
+            && !batch.is_empty()
+        {
+            let _ = batches.send(batch);
+        }
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+
+    /// `[25/Nov/2026:20:01:07 +0000]`, rendered at most once per second.
+    fn write_time(&self, line: &mut Vec<u8>, now: SystemTime) {
+        line.extend_from_slice(self.clock.borrow_mut().get(now));
+    }
+
+    /// Starts the line for a request: everything up to the status.
+    pub fn begin(&self, peer: Option<IpAddr>, request_line: &[u8], now: SystemTime) -> Vec<u8> {
+        let mut line = Vec::with_capacity(160);
+        match peer {
+            // Writing into a Vec cannot fail.
+            Some(ip) => {
+                let _ = write!(line, "{ip}");
+            }
+            None => line.push(b'-'),
+        }
+        line.extend_from_slice(b" - - ");
+        self.write_time(&mut line, now);
+        line.extend_from_slice(b" \"");
+        escape(&mut line, request_line);
+        line.extend_from_slice(b"\" ");
+        line
+    }
+}
+
+impl Drop for AccessLog {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// One response's line while its body is being sent.
+pub struct PendingLine {
+    /// Everything up to the status (see `AccessLog::begin`).
+    start: Vec<u8>,
+    pub status: u16,
+    referer: Vec<u8>,
+    user_agent: Vec<u8>,
+    received_at: Instant,
+    pub body_sent: u64,
+}
+
+impl PendingLine {
+    /// A line for a request received at `received_at`; its status is set once rendered.
+    pub fn new(
+        start: Vec<u8>,
+        referer: Option<&[u8]>,
+        user_agent: Option<&[u8]>,
+        received_at: Instant,
+    ) -> PendingLine {
+        PendingLine {
+            start,
+            status: 0,
+            referer: referer.map(<[u8]>::to_vec).unwrap_or_default(),
+            user_agent: user_agent.map(<[u8]>::to_vec).unwrap_or_default(),
+            received_at,
+            body_sent: 0,
+        }
+    }
+
+    /// The finished line, newline included.
+    pub fn finish(mut self, now: Instant) -> Vec<u8> {
+        let line = &mut self.start;
+        line.extend_from_slice(itoa::Buffer::new().format(self.status).as_bytes());
+        line.push(b' ');
+        line.extend_from_slice(itoa::Buffer::new().format(self.body_sent).as_bytes());
+        for field in [&self.referer, &self.user_agent] {
+            line.extend_from_slice(b" \"");
+            if field.is_empty() {
+                line.push(b'-');
+            } else {
+                escape(line, field);
+            }
+            line.push(b'"');
+        }
+        let took = now.saturating_duration_since(self.received_at);
+        // Writing into a Vec cannot fail.
+        let _ = writeln!(line, " {}.{:03}", took.as_secs(), took.subsec_millis());
+        self.start
+    }
+}
+
+/// Client bytes in a log line: printable ASCII as is, except `"` and `\`, which like
+/// everything else are written `\xHH`, so no request can forge a line or a field.
+fn escape(out: &mut Vec<u8>, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in bytes {
+        if (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\' {
+            out.push(b);
+        } else {
+            out.extend_from_slice(&[
+                b'\\',
+                b'x',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 15)],
+            ]);
+        }
+    }
+}
+
+/// The `[day/Mon/year:hh:mm:ss +0000]` stamp, cached per second.
+#[derive(Default)]
+struct LogClock {
+    second: Option<u64>,
+    text: Vec<u8>,
+}
+
+impl LogClock {
+    fn get(&mut self, now: SystemTime) -> &[u8] {
+        let second = now
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO)
+            .as_secs();
+        if self.second != Some(second) {
+            self.second = Some(second);
+            self.text = clf_time(second);
+        }
+        &self.text
+    }
+}
+
+/// Seconds since the epoch as a Common Log Format time, in UTC.
+fn clf_time(epoch_seconds: u64) -> Vec<u8> {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = epoch_seconds / 86_400;
+    let seconds_of_day = epoch_seconds % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "[{day:02}/{}/{year}:{:02}:{:02}:{:02} +0000]",
+        MONTHS[(month - 1) as usize],
+        seconds_of_day / 3600,
+        seconds_of_day / 60 % 60,
+        seconds_of_day % 60
+    )
+    .into_bytes()
+}
+
+/// Days since 1970-01-01 → (year, month 1-12, day 1-31), Howard Hinnant's algorithm.
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clf_times() {
+        assert_eq!(clf_time(0), b"[01/Jan/1970:00:00:00 +0000]");
+        assert_eq!(clf_time(784_111_777), b"[06/Nov/1994:08:49:37 +0000]");
+        assert_eq!(clf_time(951_782_400), b"[29/Feb/2000:00:00:00 +0000]");
+        assert_eq!(clf_time(1_795_637_000), b"[25/Nov/2026:20:03:20 +0000]");
+    }
+
+    #[test]
+    fn client_bytes_cannot_forge_fields() {
+        let mut out = Vec::new();
+        escape(&mut out, b"GET /a\"b\\c\r\n\x00\xff HTTP/1.1");
+        assert_eq!(out, b"GET /a\\x22b\\x5Cc\\x0D\\x0A\\x00\\xFF HTTP/1.1");
+    }
+
+    #[test]
+    fn line_format() {
+        let log = AccessLog {
+            buffer: RefCell::new(Vec::new()),
+            batches: None,
+            writer: None,
+            flusher: Cell::new(None),
+            dropped_lines: Cell::new(0),
+            clock: RefCell::new(LogClock::default()),
+        };
+        let start = log.begin(
+            Some("127.0.0.1".parse().unwrap()),
+            b"GET / HTTP/1.1",
+            UNIX_EPOCH + Duration::from_secs(784_111_777),
+        );
+        let now = Instant::now();
+        let mut pending = PendingLine::new(start, None, Some(b"curl/8"), now);
+        pending.status = 200;
+        pending.body_sent = 42;
+        assert_eq!(
+            String::from_utf8(pending.finish(now)).unwrap(),
+            "127.0.0.1 - - [06/Nov/1994:08:49:37 +0000] \"GET / HTTP/1.1\" 200 42 \"-\" \"curl/8\" 0.000\n"
+        );
+    }
+}
+
+/// A connection's log lines whose responses are not fully sent yet. Bodies in the output
+/// buffer are tracked by their offsets in it; a file body by the bytes sendfile reports.
+#[derive(Default)]
+pub struct LogBook {
+    entries: Vec<Entry>,
+}
+
+struct Entry {
+    line: PendingLine,
+    /// Where this response's body lies in the output buffer (empty for a file body).
+    body_start: usize,
+    body_end: usize,
+    file_body: bool,
+}
+
+impl LogBook {
+    /// Records a response whose head and in-memory body were just appended to the output
+    /// buffer at `body_start..body_end`.
+    pub fn push(&mut self, line: PendingLine, body_start: usize, body_end: usize, file_body: bool) {
+        self.entries.push(Entry {
+            line,
+            body_start,
+            body_end,
+            file_body,
+        });
+    }
+
+    /// Body bytes of the current file response sent outside the output buffer.
+    pub fn file_bytes(&mut self, len: u64) {
+        if let Some(entry) = self.entries.iter_mut().rev().find(|e| e.file_body) {
+            entry.line.body_sent += len;
+        }
+    }
+
+    /// The whole output buffer has been written (it is about to be cleared): responses
+    /// without a file body are complete; a file response keeps counting.
+    pub fn output_written(&mut self, log: &AccessLog, now: Instant) -> Option<TaskId> {
+        let mut notify = None;
+        for mut entry in std::mem::take(&mut self.entries) {
+            entry.line.body_sent += (entry.body_end - entry.body_start) as u64;
+            if entry.file_body {
+                entry.body_start = 0;
+                entry.body_end = 0;
+                self.entries.push(entry);
+            } else {
+                notify = notify.or(log.append(&entry.line.finish(now)));
+            }
+        }
+        notify
+    }
+
+    /// The file body has been sent completely.
+    pub fn file_done(&mut self, log: &AccessLog, now: Instant) -> Option<TaskId> {
+        let mut notify = None;
+        for entry in std::mem::take(&mut self.entries) {
+            notify = notify.or(log.append(&entry.line.finish(now)));
+        }
+        notify
+    }
+
+    /// The connection ended with `output_sent` bytes of the output buffer written: log
+    /// every response with what of its body got out.
+    pub fn close(&mut self, log: &AccessLog, output_sent: usize, now: Instant) -> Option<TaskId> {
+        let mut notify = None;
+        for mut entry in std::mem::take(&mut self.entries) {
+            let sent = output_sent.clamp(entry.body_start, entry.body_end) - entry.body_start;
+            entry.line.body_sent += sent as u64;
+            notify = notify.or(log.append(&entry.line.finish(now)));
+        }
+        notify
+    }
+}
