@@ -1,13 +1,76 @@
-//! A connection's input buffer: fixed capacity, read into at the end, consumed from the front.
+//! A connection's buffers, and the pool they come from.
 //!
-//! Invariant: `start <= end <= bytes.len()`; `bytes[start..end]` is received and not yet used.
+//! `InputBuffer`: fixed capacity, read into at the end, consumed from the front. Invariant:
+//! `start <= end <= bytes.len()`; `bytes[start..end]` is received and not yet used.
 //! Consuming only moves `start`, so answering pipelined requests costs no copying; the unread
 //! tail is moved to the front only when room is needed for the next read.
+//!
+//! An idle keep-alive connection holds no buffer at all: its input storage and output `Vec`
+//! go back to the `BufferPool` when it has nothing buffered and nothing to send, and come back
+//! from it when bytes arrive. So ten thousand idle connections cost ten thousand small
+//! structs, not ten thousand buffers, and a busy connection reuses warm memory instead of
+//! allocating.
 
 use std::io;
 
 use crate::transport::Transport;
 
+/// Buffers kept for reuse; beyond these counts, returned buffers are freed.
+const POOLED_INPUTS: usize = 1024;
+const POOLED_OUTPUTS: usize = 1024;
+
+pub struct BufferPool {
+    input_bytes: usize,
+    inputs: Vec<Box<[u8]>>,
+    outputs: Vec<Vec<u8>>,
+}
+
+impl BufferPool {
+    /// A pool of input buffers of `input_bytes` each, and of output vectors.
+    pub fn new(input_bytes: usize) -> BufferPool {
+        BufferPool {
+            input_bytes,
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+        }
+    }
+
+    /// Gives `input` storage if it has none.
+    pub fn fill_input(&mut self, input: &mut InputBuffer) {
+        if input.bytes.is_empty() {
+            input.bytes = self
+                .inputs
+                .pop()
+                .unwrap_or_else(|| vec![0; self.input_bytes].into_boxed_slice());
+        }
+    }
+
+    /// Gives `output` capacity if it has none.
+    pub fn fill_output(&mut self, output: &mut Vec<u8>) {
+        if output.capacity() == 0 {
+            *output = self.outputs.pop().unwrap_or_default();
+        }
+    }
+
+    /// Takes back the storage of an empty input buffer and an empty output vector.
+    pub fn release(&mut self, input: &mut InputBuffer, output: &mut Vec<u8>) {
+        if input.is_empty() && !input.bytes.is_empty() {
+            let bytes = std::mem::take(&mut input.bytes);
+            if self.inputs.len() < POOLED_INPUTS {
+                self.inputs.push(bytes);
+            }
+        }
+        if output.is_empty() && output.capacity() > 0 {
+            let vec = std::mem::take(output);
+            if self.outputs.len() < POOLED_OUTPUTS {
+                self.outputs.push(vec);
+            }
+        }
+    }
+}
+
+/// See the module documentation; starts without storage (see `BufferPool::fill_input`).
+#[derive(Default)]
 pub struct InputBuffer {
     bytes: Box<[u8]>,
     start: usize,
@@ -15,14 +78,6 @@ pub struct InputBuffer {
 }
 
 impl InputBuffer {
-    pub fn new(capacity_bytes: usize) -> InputBuffer {
-        InputBuffer {
-            bytes: vec![0; capacity_bytes].into_boxed_slice(),
-            start: 0,
-            end: 0,
-        }
-    }
-
     /// The bytes received and not yet consumed.
     pub fn filled(&self) -> &[u8] {
         &self.bytes[self.start..self.end]
@@ -32,6 +87,7 @@ impl InputBuffer {
         self.start == self.end
     }
 
+    /// No room to read into: full, or without storage.
     pub fn is_full(&self) -> bool {
         self.start == 0 && self.end == self.bytes.len()
     }

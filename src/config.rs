@@ -23,6 +23,8 @@ pub const ACCEPTS_PER_RESUME: usize = 64;
 pub const LISTEN_BACKLOG: i32 = 4096;
 /// How long the listener waits before accepting again after running out of fds or memory.
 pub const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(100);
+/// How far a connection's timer may lag behind its real deadline before it is re-armed.
+pub const TIMER_SLACK: Duration = Duration::from_millis(500);
 /// How long a closing connection keeps reading what the client still sends, so the kernel
 /// does not answer those bytes with a reset that could destroy our last response in flight.
 pub const LINGER_TIMEOUT: Duration = Duration::from_secs(2);

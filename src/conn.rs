@@ -31,10 +31,10 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use crate::access_log::{AccessLog, LogBook, PendingLine};
-use crate::buffer::{InputBuffer, Received};
+use crate::buffer::{BufferPool, InputBuffer, Received};
 use crate::config::{
     INPUT_BUFFER_BYTES, LINGER_TIMEOUT, MAX_HEAD_BYTES, OUTPUT_FLUSH_BYTES, REQUESTS_PER_RESUME,
-    SEND_BUDGET_BYTES, Timeouts,
+    SEND_BUDGET_BYTES, TIMER_SLACK, Timeouts,
 };
 use crate::event_loop::{Context, Step, TaskId, Wake};
 use crate::file_cache::FileCache;
@@ -58,6 +58,10 @@ pub struct Shared {
     timeouts: Timeouts,
     max_body_bytes: u64,
     date: RefCell<DateCache>,
+    buffers: RefCell<BufferPool>,
+    /// Scratch for the normalised request path: only used while a request is answered,
+    /// which is never interrupted, so all connections share it.
+    path: RefCell<Vec<u8>>,
     open_connections: Cell<usize>,
     max_connections: usize,
     paused_listener: Cell<Option<TaskId>>,
@@ -80,6 +84,8 @@ impl Shared {
             timeouts,
             max_body_bytes,
             date: RefCell::new(DateCache::default()),
+            buffers: RefCell::new(BufferPool::new(INPUT_BUFFER_BYTES)),
+            path: RefCell::new(Vec::new()),
             open_connections: Cell::new(0),
             max_connections,
             paused_listener: Cell::new(None),
@@ -105,11 +111,10 @@ pub struct Connection<S> {
     shared: Rc<Shared>,
     can_read: bool,
     can_write: bool,
+    /// Empty, without storage, while the connection is idle (see `buffer`).
     input: InputBuffer,
     output: Vec<u8>,
     output_sent: usize,
-    /// Scratch for the normalised request path, reused across requests.
-    path: Vec<u8>,
     /// The client's address, for the access log.
     peer: Option<IpAddr>,
     log_book: LogBook,
@@ -129,7 +134,7 @@ enum State {
     DiscardBody { body: BodyLeft, deadline: Instant },
     /// Writing the output buffer, then the file body if any; then moving on to `then`.
     Send {
-        file: Option<FileBody>,
+        file: Option<Box<FileBody>>,
         then: Next,
         deadline: Instant,
     },
@@ -148,7 +153,8 @@ enum Next {
 
 enum BodyLeft {
     Length(u64),
-    Chunked(ChunkedDecoder),
+    /// Boxed: rare, and larger than the rest of the state.
+    Chunked(Box<ChunkedDecoder>),
 }
 
 /// What one state step asks of the `resume` loop.
@@ -175,10 +181,9 @@ impl<S: Transport> Connection<S> {
             shared,
             can_read: false,
             can_write: true,
-            input: InputBuffer::new(INPUT_BUFFER_BYTES),
+            input: InputBuffer::default(),
             output: Vec::new(),
             output_sent: 0,
-            path: Vec::new(),
             peer,
             log_book: LogBook::default(),
             peer_closed: false,
@@ -228,7 +233,7 @@ impl<S: Transport> Connection<S> {
             self.state = state;
             if let Flow::Stop(step) = flow {
                 match step {
-                    Step::Blocked => cx.set_deadline(self.deadline()),
+                    Step::Blocked => arm_deadline(cx, self.deadline()),
                     Step::Done => {
                         let sent = self.output_sent;
                         self.settle_log(cx, |book, log, now| book.close(log, sent, now));
@@ -298,7 +303,11 @@ impl<S: Transport> Connection<S> {
             };
             return (state, Flow::Continue);
         }
-        if !self.can_read || self.input.is_full() {
+        if !self.can_read {
+            return self.wait_for_head(scanned, deadline);
+        }
+        self.shared.buffers.borrow_mut().fill_input(&mut self.input);
+        if self.input.is_full() {
             return self.wait_for_head(scanned, deadline);
         }
         let was_idle = self.input.is_empty();
@@ -323,10 +332,16 @@ impl<S: Transport> Connection<S> {
 
     /// Nothing more to read for now. An idle connection of a draining server closes here;
     /// one with part of a head waits for the rest (or its deadline).
-    fn wait_for_head(&self, scanned: usize, deadline: Instant) -> (State, Flow) {
+    fn wait_for_head(&mut self, scanned: usize, deadline: Instant) -> (State, Flow) {
         if self.draining && self.input.is_empty() {
             return (State::Done, Flow::Stop(Step::Done));
         }
+        // Idle between requests: the buffers go back to the pool (output is empty here, or
+        // the state would have been Send).
+        self.shared
+            .buffers
+            .borrow_mut()
+            .release(&mut self.input, &mut self.output);
         (
             State::ReadHead { scanned, deadline },
             Flow::Stop(Step::Blocked),
@@ -364,7 +379,7 @@ impl<S: Transport> Connection<S> {
             &self.shared.site,
             &mut self.shared.files.borrow_mut(),
             &request,
-            &mut self.path,
+            &mut self.shared.path.borrow_mut(),
             cx.now(),
         );
         let head_only = request.method == Method::Head;
@@ -390,7 +405,7 @@ impl<S: Transport> Connection<S> {
         let body = match request.body {
             Body::None => None,
             Body::Length(len) => Some(BodyLeft::Length(len)),
-            Body::Chunked(decoder) => Some(BodyLeft::Chunked(decoder)),
+            Body::Chunked(decoder) => Some(BodyLeft::Chunked(Box::new(decoder))),
         };
         self.input.consume(head_len);
 
@@ -401,6 +416,10 @@ impl<S: Transport> Connection<S> {
             head_only,
             cache_control: self.shared.cache_control.as_deref(),
         };
+        self.shared
+            .buffers
+            .borrow_mut()
+            .fill_output(&mut self.output);
         let rendered = render::render(reply, &framing, &mut self.output);
         if let Some(line) = log_line {
             self.log_response(line, &rendered);
@@ -431,6 +450,10 @@ impl<S: Transport> Connection<S> {
     /// Queues an error response after which the connection closes.
     fn error_response<T>(&mut self, status: Status, cx: &mut Context<'_, T>) -> State {
         let date = *self.shared.date.borrow_mut().get(cx.wall_clock());
+        self.shared
+            .buffers
+            .borrow_mut()
+            .fill_output(&mut self.output);
         let rendered = render::render_fatal(status, &date, &mut self.output);
         if let Some(log) = &self.shared.log {
             // The request could not be read, so its line is logged as "-".
@@ -522,6 +545,7 @@ impl<S: Transport> Connection<S> {
                 Flow::Stop(Step::Blocked),
             );
         }
+        self.shared.buffers.borrow_mut().fill_input(&mut self.input);
         match self.input.receive(&mut self.stream) {
             Ok(received) if received.len == 0 => (State::Done, Flow::Stop(Step::Done)),
             Ok(received) => {
@@ -552,7 +576,7 @@ impl<S: Transport> Connection<S> {
 
     fn send<T>(
         &mut self,
-        mut file: Option<FileBody>,
+        mut file: Option<Box<FileBody>>,
         then: Next,
         mut deadline: Instant,
         budget: &mut Budget,
@@ -671,6 +695,7 @@ impl<S: Transport> Connection<S> {
                 return (State::Linger { deadline }, Flow::Stop(Step::Blocked));
             }
             self.input.clear();
+            self.shared.buffers.borrow_mut().fill_input(&mut self.input);
             match self.input.receive(&mut self.stream) {
                 Ok(received) if received.len == 0 => return (State::Done, Flow::Stop(Step::Done)),
                 Ok(received) => self.note_short_read(received),
@@ -683,6 +708,12 @@ impl<S: Transport> Connection<S> {
 
 impl<S> Drop for Connection<S> {
     fn drop(&mut self) {
+        self.input.clear();
+        self.output.clear();
+        self.shared
+            .buffers
+            .borrow_mut()
+            .release(&mut self.input, &mut self.output);
         let open = &self.shared.open_connections;
         open.set(open.get().saturating_sub(1));
     }
@@ -692,4 +723,18 @@ impl<S> Drop for Connection<S> {
 fn request_line(head: &[u8]) -> &[u8] {
     let end = head.iter().position(|&b| b == b'\r').unwrap_or(head.len());
     &head[..end]
+}
+
+/// Sets the task's deadline, unless the one already set is at most `TIMER_SLACK` earlier:
+/// a keep-alive connection moves its deadline on every request, and rewriting the timer set
+/// each time would cost more than an early wake-up, which `on_deadline` recognises (the
+/// state's own deadline has not passed) and answers by re-arming.
+fn arm_deadline<T>(cx: &mut Context<'_, T>, wanted: Option<Instant>) {
+    if let (Some(current), Some(wanted)) = (cx.deadline(), wanted)
+        && current <= wanted
+        && wanted - current < TIMER_SLACK
+    {
+        return;
+    }
+    cx.set_deadline(wanted);
 }

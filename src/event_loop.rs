@@ -104,6 +104,11 @@ impl<T> Context<'_, T> {
         self.wall_clock
     }
 
+    /// The deadline currently set for this task.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
     /// Sets (or with `None` cancels) the one deadline at which this task is resumed with
     /// `Wake::deadline`, if nothing else resumes it first. It replaces any earlier deadline.
     pub fn set_deadline(&mut self, deadline: Option<Instant>) {

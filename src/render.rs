@@ -22,7 +22,8 @@ pub struct Framing<'a> {
     pub cache_control: Option<&'a [u8]>,
 }
 
-/// A file body still to send: the bytes `offset..end` now, then `parts` in order.
+/// A file body still to send: the bytes `offset..end` now, then `parts` in order. Boxed in
+/// the connection's state, which would otherwise be sized for it while idle.
 pub struct FileBody {
     pub file: Rc<StaticFile>,
     pub offset: u64,
@@ -42,7 +43,7 @@ pub struct Rendered {
     pub status: Status,
     /// Where the response starts in the output buffer.
     pub head_start: usize,
-    pub file: Option<FileBody>,
+    pub file: Option<Box<FileBody>>,
 }
 
 impl Rendered {
@@ -67,7 +68,7 @@ pub fn render(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Rendere
     }
 }
 
-fn render_reply(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Option<FileBody> {
+fn render_reply(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Option<Box<FileBody>> {
     let boundary = match &reply {
         Reply::File {
             parts: Parts::Several(_),
@@ -182,7 +183,7 @@ fn body_range(
     end: u64,
     framing: &Framing<'_>,
     out: &mut Vec<u8>,
-) -> Option<FileBody> {
+) -> Option<Box<FileBody>> {
     if framing.head_only || first >= end {
         return None;
     }
@@ -190,12 +191,12 @@ fn body_range(
         out.extend_from_slice(bytes);
         return None;
     }
-    Some(FileBody {
+    Some(Box::new(FileBody {
         file,
         offset: first,
         end,
         parts: VecDeque::new(),
-    })
+    }))
 }
 
 fn in_memory(file: &StaticFile, first: u64, end: u64) -> Option<&[u8]> {
@@ -213,7 +214,7 @@ fn multipart<'a>(
     boundary: &'a [u8],
     framing: &Framing<'_>,
     out: &mut Vec<u8>,
-) -> Option<FileBody> {
+) -> Option<Box<FileBody>> {
     let part_headers: Vec<Vec<u8>> = ranges
         .iter()
         .map(|range| part_header(boundary, file, *range))
@@ -247,12 +248,12 @@ fn multipart<'a>(
         return None;
     }
     parts.push_back(Part::Bytes(closing));
-    Some(FileBody {
+    Some(Box::new(FileBody {
         file: Rc::clone(file),
         offset: 0,
         end: 0,
         parts,
-    })
+    }))
 }
 
 fn part_header(boundary: &[u8], file: &StaticFile, range: ByteRange) -> Vec<u8> {
