@@ -325,8 +325,8 @@ mod tests {
 
 /// A connection's log lines whose responses are not fully sent yet. Bodies in the output
 /// buffer are tracked by their offsets in it; a file body by the bytes sendfile reports.
-#[derive(Default)]
 pub struct LogBook {
+    peer: Option<IpAddr>,
     entries: Vec<Entry>,
 }
 
@@ -339,6 +339,18 @@ struct Entry {
 }
 
 impl LogBook {
+    /// The book of a connection from `peer`.
+    pub fn new(peer: Option<IpAddr>) -> LogBook {
+        LogBook {
+            peer,
+            entries: Vec::new(),
+        }
+    }
+
+    pub fn peer(&self) -> Option<IpAddr> {
+        self.peer
+    }
+
     /// Records a response whose head and in-memory body were just appended to the output
     /// buffer at `body_start..body_end`.
     pub fn push(&mut self, line: PendingLine, body_start: usize, body_end: usize, file_body: bool) {

@@ -115,9 +115,8 @@ pub struct Connection<S> {
     input: InputBuffer,
     output: Vec<u8>,
     output_sent: usize,
-    /// The client's address, for the access log.
-    peer: Option<IpAddr>,
-    log_book: LogBook,
+    /// Lines for the access log, and the client's address; `None` when logging is off.
+    log_book: Option<Box<LogBook>>,
     /// The peer has shut down its side (EPOLLRDHUP): EOF follows the buffered bytes.
     peer_closed: bool,
     /// The server is shutting down: answer what has arrived, with `Connection: close`.
@@ -176,6 +175,7 @@ impl<S: Transport> Connection<S> {
         shared
             .open_connections
             .set(shared.open_connections.get() + 1);
+        let log_book = shared.log.is_some().then(|| Box::new(LogBook::new(peer)));
         Connection {
             stream,
             shared,
@@ -184,8 +184,7 @@ impl<S: Transport> Connection<S> {
             input: InputBuffer::default(),
             output: Vec::new(),
             output_sent: 0,
-            peer,
-            log_book: LogBook::default(),
+            log_book,
             peer_closed: false,
             draining: false,
             state: State::ReadHead {
@@ -398,10 +397,15 @@ impl<S: Transport> Connection<S> {
             (true, Version::Http10) => Persistence::KeepAlive10,
             (true, Version::Http11) => Persistence::KeepAlive11,
         };
-        let log_line = self.shared.log.as_ref().map(|log| {
-            let start = log.begin(self.peer, request_line(head), cx.wall_clock());
-            PendingLine::new(start, request.referer, request.user_agent, cx.now())
-        });
+        let log_line = self
+            .shared
+            .log
+            .as_ref()
+            .zip(self.log_book.as_ref())
+            .map(|(log, book)| {
+                let start = log.begin(book.peer(), request_line(head), cx.wall_clock());
+                PendingLine::new(start, request.referer, request.user_agent, cx.now())
+            });
         let body = match request.body {
             Body::None => None,
             Body::Length(len) => Some(BodyLeft::Length(len)),
@@ -455,9 +459,9 @@ impl<S: Transport> Connection<S> {
             .borrow_mut()
             .fill_output(&mut self.output);
         let rendered = render::render_fatal(status, &date, &mut self.output);
-        if let Some(log) = &self.shared.log {
+        if let (Some(log), Some(book)) = (&self.shared.log, &self.log_book) {
             // The request could not be read, so its line is logged as "-".
-            let start = log.begin(self.peer, b"-", cx.wall_clock());
+            let start = log.begin(book.peer(), b"-", cx.wall_clock());
             let line = PendingLine::new(start, None, None, cx.now());
             self.log_response(line, &rendered);
         }
@@ -471,8 +475,9 @@ impl<S: Transport> Connection<S> {
     fn log_response(&mut self, mut line: PendingLine, rendered: &Rendered) {
         line.status = rendered.status.code();
         let body_start = rendered.body_start(&self.output);
-        self.log_book
-            .push(line, body_start, self.output.len(), rendered.file.is_some());
+        if let Some(book) = &mut self.log_book {
+            book.push(line, body_start, self.output.len(), rendered.file.is_some());
+        }
     }
 
     /// Hands finished log lines over, waking the log's flusher if it needs to run.
@@ -481,8 +486,8 @@ impl<S: Transport> Connection<S> {
         cx: &mut Context<'_, T>,
         settle: impl FnOnce(&mut LogBook, &AccessLog, Instant) -> Option<TaskId>,
     ) {
-        if let Some(log) = &self.shared.log
-            && let Some(flusher) = settle(&mut self.log_book, log, cx.now())
+        if let (Some(log), Some(book)) = (&self.shared.log, &mut self.log_book)
+            && let Some(flusher) = settle(book, log, cx.now())
         {
             cx.notify(flusher);
         }
@@ -622,7 +627,9 @@ impl<S: Transport> Connection<S> {
                 // The current range is done: queue the next part of a multipart body.
                 match body.parts.pop_front() {
                     Some(Part::Bytes(bytes)) => {
-                        self.log_book.file_bytes(bytes.len() as u64);
+                        if let Some(book) = &mut self.log_book {
+                            book.file_bytes(bytes.len() as u64);
+                        }
                         self.output.extend_from_slice(&bytes);
                     }
                     Some(Part::Range(range)) => {
@@ -657,7 +664,9 @@ impl<S: Transport> Connection<S> {
                 // only honest end is to close.
                 Ok(0) => return (State::Done, Flow::Stop(Step::Done)),
                 Ok(n) => {
-                    self.log_book.file_bytes(n as u64);
+                    if let Some(book) = &mut self.log_book {
+                        book.file_bytes(n as u64);
+                    }
                     budget.send_bytes = budget.send_bytes.saturating_sub(n);
                     deadline = cx.now() + self.shared.timeouts.send;
                 }

@@ -25,7 +25,8 @@ pub enum ServerTask {
     Listener(Listener),
     /// Boxed: a connection is far larger than the other tasks, and the task table holds many.
     Connection(Box<Connection<TcpConnection>>),
-    Shutdown(ShutdownOnSignal),
+    /// Boxed, as a connection is: every slot of the task table is as large as the largest kind.
+    Shutdown(Box<ShutdownOnSignal>),
     LogFlush(LogFlusher),
 }
 
@@ -154,10 +155,10 @@ pub fn run(config: &Config) -> Result<Exit, StartError> {
     let signals = TerminationSignals::new().map_err(StartError::Signals)?;
     let mut event_loop = EventLoop::new().map_err(StartError::EventLoop)?;
     event_loop
-        .spawn(ServerTask::Shutdown(ShutdownOnSignal::new(
+        .spawn(ServerTask::Shutdown(Box::new(ShutdownOnSignal::new(
             signals,
             config.drain_timeout(),
-        )))
+        ))))
         .map_err(StartError::EventLoop)?;
     if let Some(log) = shared.access_log() {
         let flusher = event_loop
