@@ -278,51 +278,6 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
     (year, month, day)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn clf_times() {
-        assert_eq!(clf_time(0), b"[01/Jan/1970:00:00:00 +0000]");
-        assert_eq!(clf_time(784_111_777), b"[06/Nov/1994:08:49:37 +0000]");
-        assert_eq!(clf_time(951_782_400), b"[29/Feb/2000:00:00:00 +0000]");
-        assert_eq!(clf_time(1_795_637_000), b"[25/Nov/2026:20:03:20 +0000]");
-    }
-
-    #[test]
-    fn client_bytes_cannot_forge_fields() {
-        let mut out = Vec::new();
-        escape(&mut out, b"GET /a\"b\\c\r\n\x00\xff HTTP/1.1");
-        assert_eq!(out, b"GET /a\\x22b\\x5Cc\\x0D\\x0A\\x00\\xFF HTTP/1.1");
-    }
-
-    #[test]
-    fn line_format() {
-        let log = AccessLog {
-            buffer: RefCell::new(Vec::new()),
-            batches: None,
-            writer: None,
-            flusher: Cell::new(None),
-            dropped_lines: Cell::new(0),
-            clock: RefCell::new(LogClock::default()),
-        };
-        let start = log.begin(
-            Some("127.0.0.1".parse().unwrap()),
-            b"GET / HTTP/1.1",
-            UNIX_EPOCH + Duration::from_secs(784_111_777),
-        );
-        let now = Instant::now();
-        let mut pending = PendingLine::new(start, None, Some(b"curl/8"), now);
-        pending.status = 200;
-        pending.body_sent = 42;
-        assert_eq!(
-            String::from_utf8(pending.finish(now)).unwrap(),
-            "127.0.0.1 - - [06/Nov/1994:08:49:37 +0000] \"GET / HTTP/1.1\" 200 42 \"-\" \"curl/8\" 0.000\n"
-        );
-    }
-}
-
 /// A connection's log lines whose responses are not fully sent yet. Bodies in the output
 /// buffer are tracked by their offsets in it; a file body by the bytes sendfile reports.
 pub struct LogBook {
@@ -405,5 +360,50 @@ impl LogBook {
             notify = notify.or(log.append(&entry.line.finish(now)));
         }
         notify
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clf_times() {
+        assert_eq!(clf_time(0), b"[01/Jan/1970:00:00:00 +0000]");
+        assert_eq!(clf_time(784_111_777), b"[06/Nov/1994:08:49:37 +0000]");
+        assert_eq!(clf_time(951_782_400), b"[29/Feb/2000:00:00:00 +0000]");
+        assert_eq!(clf_time(1_795_637_000), b"[25/Nov/2026:20:03:20 +0000]");
+    }
+
+    #[test]
+    fn client_bytes_cannot_forge_fields() {
+        let mut out = Vec::new();
+        escape(&mut out, b"GET /a\"b\\c\r\n\x00\xff HTTP/1.1");
+        assert_eq!(out, b"GET /a\\x22b\\x5Cc\\x0D\\x0A\\x00\\xFF HTTP/1.1");
+    }
+
+    #[test]
+    fn line_format() {
+        let log = AccessLog {
+            buffer: RefCell::new(Vec::new()),
+            batches: None,
+            writer: None,
+            flusher: Cell::new(None),
+            dropped_lines: Cell::new(0),
+            clock: RefCell::new(LogClock::default()),
+        };
+        let start = log.begin(
+            Some("127.0.0.1".parse().unwrap()),
+            b"GET / HTTP/1.1",
+            UNIX_EPOCH + Duration::from_secs(784_111_777),
+        );
+        let now = Instant::now();
+        let mut pending = PendingLine::new(start, None, Some(b"curl/8"), now);
+        pending.status = 200;
+        pending.body_sent = 42;
+        assert_eq!(
+            String::from_utf8(pending.finish(now)).unwrap(),
+            "127.0.0.1 - - [06/Nov/1994:08:49:37 +0000] \"GET / HTTP/1.1\" 200 42 \"-\" \"curl/8\" 0.000\n"
+        );
     }
 }
