@@ -102,6 +102,11 @@ pub struct Config {
     #[arg(long, default_value_t = 100_000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_conns: u64,
 
+    /// Worker processes, each with its own event loop and listening socket (SO_REUSEPORT),
+    /// under a supervisor that restarts any that die; `auto` is one per CPU.
+    #[arg(long, default_value = "1", value_name = "N|auto", value_parser = parse_workers)]
+    pub workers: Workers,
+
     /// Seconds in-flight responses get to finish after SIGINT/SIGTERM before the server exits.
     #[arg(long, default_value_t = 10, value_name = "SECS")]
     pub drain_timeout: u64,
@@ -116,7 +121,33 @@ pub struct Timeouts {
     pub send: Duration,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Workers {
+    Count(usize),
+    PerCpu,
+}
+
+fn parse_workers(value: &str) -> Result<Workers, String> {
+    if value == "auto" {
+        return Ok(Workers::PerCpu);
+    }
+    match value.parse::<usize>() {
+        Ok(n) if (1..=MAX_WORKERS).contains(&n) => Ok(Workers::Count(n)),
+        _ => Err(format!("must be auto or a number from 1 to {MAX_WORKERS}")),
+    }
+}
+
+/// More workers than this is a typo, not a plan.
+const MAX_WORKERS: usize = 1024;
+
 impl Config {
+    pub fn workers(&self) -> usize {
+        match self.workers {
+            Workers::Count(n) => n,
+            Workers::PerCpu => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+
     pub fn drain_timeout(&self) -> Duration {
         Duration::from_secs(self.drain_timeout)
     }

@@ -22,6 +22,7 @@ pub mod render;
 pub mod server;
 pub mod shutdown;
 pub mod simulate;
+pub mod supervisor;
 pub mod sys;
 pub mod timer;
 pub mod transport;

@@ -14,18 +14,50 @@ use crate::server::ServerTask;
 use crate::sys::socket;
 use crate::transport::TcpConnection;
 
+/// Whether other sockets may listen on the same address (one per worker process).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sharing {
+    Exclusive,
+    /// SO_REUSEPORT: the kernel spreads new connections over every listening socket bound
+    /// to the port, so each worker accepts from its own queue.
+    ReusePort,
+}
+
 /// Binds a non-blocking, close-on-exec listening socket. SO_REUSEADDR lets a restarted server
 /// bind while old connections sit in TIME_WAIT.
-pub fn bind(addr: SocketAddr) -> io::Result<Socket> {
+pub fn bind(addr: SocketAddr, sharing: Sharing) -> io::Result<Socket> {
+    let socket = bound_socket(addr, sharing)?;
+    socket.listen(LISTEN_BACKLOG)?;
+    Ok(socket)
+}
+
+/// A socket bound to `addr` with SO_REUSEPORT but not listening: it holds the port (and
+/// settles which port `0` means) for workers to bind beside, without joining the group of
+/// sockets that connections are spread over.
+pub fn reserve(addr: SocketAddr) -> io::Result<Socket> {
+    bound_socket(addr, Sharing::ReusePort)
+}
+
+fn bound_socket(addr: SocketAddr, sharing: Sharing) -> io::Result<Socket> {
     let socket = Socket::new(
         Domain::for_address(addr),
         Type::STREAM.nonblocking().cloexec(),
         Some(Protocol::TCP),
     )?;
     socket.set_reuse_address(true)?;
+    if sharing == Sharing::ReusePort {
+        socket.set_reuse_port(true)?;
+    }
     socket.bind(&addr.into())?;
-    socket.listen(LISTEN_BACKLOG)?;
     Ok(socket)
+}
+
+/// The address a socket is bound to (with the real port when `0` was asked for).
+pub fn local_addr(socket: &Socket) -> io::Result<SocketAddr> {
+    socket
+        .local_addr()?
+        .as_socket()
+        .ok_or_else(|| io::Error::other("not an IP socket"))
 }
 
 pub struct Listener {

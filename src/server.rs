@@ -7,14 +7,17 @@ use std::os::fd::RawFd;
 use std::path::PathBuf;
 use std::rc::Rc;
 
+use socket2::Socket;
+
 use crate::access_log::AccessLog;
 use crate::config::Config;
 use crate::conn::{Connection, Shared};
 use crate::event_loop::{Context, EventLoop, Exit, Step, Task, Wake};
 use crate::files::{Site, SiteOptions};
 use crate::http::mime::ContentType;
-use crate::listener::{self, Listener};
+use crate::listener::{self, Listener, Sharing};
 use crate::shutdown::ShutdownOnSignal;
+use crate::supervisor;
 use crate::sys::epoll::Interest;
 use crate::sys::process::{TerminationSignals, raise_fd_limit};
 use crate::transport::TcpConnection;
@@ -78,6 +81,7 @@ pub enum StartError {
     Root { path: PathBuf, source: io::Error },
     Listen { addr: SocketAddr, source: io::Error },
     Signals(io::Error),
+    Workers(io::Error),
     AccessLog { path: String, source: io::Error },
     EventLoop(io::Error),
 }
@@ -94,6 +98,7 @@ impl fmt::Display for StartError {
             }
             StartError::Listen { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
             StartError::Signals(source) => write!(f, "cannot set up signal handling: {source}"),
+            StartError::Workers(source) => write!(f, "cannot start worker processes: {source}"),
             StartError::AccessLog { path, source } => {
                 write!(f, "cannot open access log {path}: {source}")
             }
@@ -105,11 +110,33 @@ impl fmt::Display for StartError {
 impl std::error::Error for StartError {}
 
 /// Opens the root, binds, prints `listening on http://ADDR:PORT`, and runs until the loop
-/// has no task left: after SIGINT or SIGTERM, once in-flight responses are done.
+/// has no task left: after SIGINT or SIGTERM, once in-flight responses are done. With
+/// `--workers N` above 1, this process supervises N worker processes instead
+/// (`supervisor`); each of them returns here through `serve`.
 pub fn run(config: &Config) -> Result<Exit, StartError> {
     // Without a higher limit, fds run out long before --max-conns; if raising fails, the
     // accept path still copes with EMFILE.
     let _ = raise_fd_limit();
+    let site = open_site(config)?;
+    let addr = SocketAddr::new(config.bind, config.port);
+    if config.workers() > 1 {
+        drop(site);
+        return supervisor::run(config, addr);
+    }
+    let listen_error = |source| StartError::Listen { addr, source };
+    let socket = listener::bind(addr, Sharing::Exclusive).map_err(listen_error)?;
+    announce(listener::local_addr(&socket).map_err(listen_error)?);
+    serve(config, site, socket)
+}
+
+/// Prints the line tests and scripts wait for; if stdout is gone, serving still makes sense.
+pub fn announce(bound: SocketAddr) {
+    let mut stdout = io::stdout().lock();
+    let _ = writeln!(stdout, "listening on http://{bound}");
+    let _ = stdout.flush();
+}
+
+pub fn open_site(config: &Config) -> Result<Site, StartError> {
     let options = SiteOptions {
         index_name: config.index.clone(),
         serve_hidden: config.serve_hidden,
@@ -122,19 +149,14 @@ pub fn run(config: &Config) -> Result<Exit, StartError> {
             .map(|page| (page.code, page.path.as_bytes().to_vec()))
             .collect(),
     };
-    let site = Site::open(&config.root, options).map_err(|source| StartError::Root {
+    Site::open(&config.root, options).map_err(|source| StartError::Root {
         path: config.root.clone(),
         source,
-    })?;
-    let addr = SocketAddr::new(config.bind, config.port);
-    let listen_error = |source| StartError::Listen { addr, source };
-    let socket = listener::bind(addr).map_err(listen_error)?;
-    let bound = socket
-        .local_addr()
-        .ok()
-        .and_then(|a| a.as_socket())
-        .ok_or_else(|| listen_error(io::Error::other("no local address")))?;
+    })
+}
 
+/// Runs one event loop serving `site` on the listening `socket`.
+pub fn serve(config: &Config, site: Site, socket: Socket) -> Result<Exit, StartError> {
     let log = match &config.access_log {
         Some(path) => Some(
             AccessLog::open(path).map_err(|source| StartError::AccessLog {
@@ -171,12 +193,6 @@ pub fn run(config: &Config) -> Result<Exit, StartError> {
     event_loop
         .spawn(ServerTask::Listener(Listener::new(socket, shared)))
         .map_err(StartError::EventLoop)?;
-
-    let mut stdout = io::stdout().lock();
-    // Tests and scripts wait for this line; if stdout is gone, serving still makes sense.
-    let _ = writeln!(stdout, "listening on http://{bound}");
-    let _ = stdout.flush();
-    drop(stdout);
 
     event_loop.run().map_err(StartError::EventLoop)
 }

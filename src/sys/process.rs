@@ -1,5 +1,6 @@
-//! Process-wide settings: the open-file limit, and termination signals read through a
-//! signalfd so that they arrive as events on the loop instead of interrupting it.
+//! Process-wide settings and processes: the open-file limit, termination signals read
+//! through a signalfd so that they arrive as events on the loop instead of interrupting it,
+//! and the fork/wait/kill/sigwait calls the worker supervisor is made of.
 
 use std::io;
 use std::mem::{MaybeUninit, size_of};
@@ -89,4 +90,85 @@ fn termination_set() -> libc::sigset_t {
         libc::sigaddset(set.as_mut_ptr(), libc::SIGTERM);
         set.assume_init()
     }
+}
+
+/// What `fork` returned in this process.
+pub enum Forked {
+    Parent { child: libc::pid_t },
+    Child,
+}
+
+/// Forks the process.
+///
+/// # Safety
+/// The process must be single-threaded: the child gets only the calling thread, and a lock
+/// another thread held (the allocator's, stdout's) would stay locked in it for ever.
+pub unsafe fn fork() -> io::Result<Forked> {
+    // SAFETY: fork takes no arguments; the single-thread requirement is the caller's.
+    let pid = check(unsafe { libc::fork() })?;
+    Ok(if pid == 0 {
+        Forked::Child
+    } else {
+        Forked::Parent { child: pid }
+    })
+}
+
+/// Blocks SIGINT, SIGTERM and SIGCHLD, so `wait_for_signal` can take them one at a time.
+pub fn block_supervisor_signals() -> io::Result<()> {
+    let set = supervisor_set();
+    // SAFETY: `set` is an initialised sigset; the old mask is not wanted (null).
+    let ret = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+    if ret == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::from_raw_os_error(ret))
+    }
+}
+
+/// Waits for SIGINT, SIGTERM or SIGCHLD (blocked beforehand) and returns its number.
+pub fn wait_for_signal() -> io::Result<i32> {
+    let set = supervisor_set();
+    let mut signal = 0;
+    loop {
+        // SAFETY: `set` is an initialised sigset and `signal` a live c_int for the result.
+        match unsafe { libc::sigwait(&set, &mut signal) } {
+            0 => return Ok(signal),
+            libc::EINTR => continue,
+            err => return Err(io::Error::from_raw_os_error(err)),
+        }
+    }
+}
+
+/// Reaps one exited child without waiting: its pid and whether it exited with status 0.
+pub fn reap_child() -> Option<(libc::pid_t, bool)> {
+    let mut status = 0;
+    // SAFETY: `status` is a live c_int for the kernel to fill.
+    let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+    (pid > 0).then(|| {
+        (
+            pid,
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        )
+    })
+}
+
+/// Sends `signal` to process `pid`; a process that is already gone is not an error.
+pub fn send_signal(pid: libc::pid_t, signal: i32) {
+    // SAFETY: kill takes no pointers.
+    unsafe { libc::kill(pid, signal) };
+}
+
+fn supervisor_set() -> libc::sigset_t {
+    let mut set = termination_set();
+    // SAFETY: `set` was initialised by sigemptyset in termination_set.
+    unsafe { libc::sigaddset(&mut set, libc::SIGCHLD) };
+    set
+}
+
+/// Moves this process into a process group of its own, so a Ctrl-C at the terminal reaches
+/// only the supervisor, which passes it on exactly once.
+pub fn leave_process_group() -> io::Result<()> {
+    // SAFETY: setpgid takes no pointers; (0, 0) means this process, as its own group leader.
+    check(unsafe { libc::setpgid(0, 0) })?;
+    Ok(())
 }

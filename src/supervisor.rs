@@ -1,0 +1,116 @@
+//! `--workers N`: N processes, each a complete single-threaded server with its own event loop
+//! and its own listening socket on the same port (SO_REUSEPORT, so the kernel spreads
+//! connections over them), under this small supervisor.
+//!
+//! The supervisor binds the port first without listening, to report a clear error before any
+//! worker starts and to learn the real port for `--port 0`; it holds that reservation while
+//! it runs. It then forks the workers and waits for signals: a worker that dies is started
+//! again; SIGINT or SIGTERM is passed on to every worker, each drains as a single server
+//! would, and the supervisor exits once all are gone (0 if all exited cleanly). A second
+//! signal is passed on too, which ends the workers at once.
+//!
+//! `fork` returns twice: in a worker, `run` returns that worker's own result, so it leaves
+//! through `main` like a single server would.
+
+use std::net::SocketAddr;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::config::Config;
+use crate::event_loop::Exit;
+use crate::listener::{self, Sharing};
+use crate::server::{self, StartError};
+use crate::sys::process::{self, Forked};
+
+/// A worker that dies sooner than this after starting is restarted only after this delay,
+/// so a worker that cannot run does not make the supervisor spin.
+const RESTART_BACKOFF: Duration = Duration::from_secs(1);
+
+struct Worker {
+    pid: libc::pid_t,
+    started: Instant,
+}
+
+pub fn run(config: &Config, addr: SocketAddr) -> Result<Exit, StartError> {
+    let listen_error = |source| StartError::Listen { addr, source };
+    let reservation = listener::reserve(addr).map_err(listen_error)?;
+    let bound = listener::local_addr(&reservation).map_err(listen_error)?;
+    process::block_supervisor_signals().map_err(StartError::Signals)?;
+    server::announce(bound);
+
+    let mut workers = Vec::with_capacity(config.workers());
+    for _ in 0..config.workers() {
+        match start_worker(config, bound)? {
+            Started::Parent(worker) => workers.push(worker),
+            Started::Worker(result) => return result,
+        }
+    }
+
+    let mut stopping = false;
+    let mut all_clean = true;
+    while !workers.is_empty() {
+        match process::wait_for_signal().map_err(StartError::Workers)? {
+            libc::SIGCHLD => {
+                while let Some((pid, clean)) = process::reap_child() {
+                    let Some(index) = workers.iter().position(|w| w.pid == pid) else {
+                        continue;
+                    };
+                    let worker = workers.swap_remove(index);
+                    all_clean &= clean;
+                    if stopping {
+                        continue;
+                    }
+                    eprintln!("tinyhttpd: worker {pid} exited; starting another");
+                    if worker.started.elapsed() < RESTART_BACKOFF {
+                        thread::sleep(RESTART_BACKOFF);
+                    }
+                    match start_worker(config, bound)? {
+                        Started::Parent(worker) => workers.push(worker),
+                        Started::Worker(result) => return result,
+                    }
+                }
+            }
+            signal => {
+                stopping = true;
+                for worker in &workers {
+                    process::send_signal(worker.pid, signal);
+                }
+            }
+        }
+    }
+    drop(reservation);
+    if all_clean || stopping {
+        Ok(Exit::Finished)
+    } else {
+        Err(StartError::Workers(std::io::Error::other("workers failed")))
+    }
+}
+
+enum Started {
+    Parent(Worker),
+    /// This process is the new worker, and this is how its server ended.
+    Worker(Result<Exit, StartError>),
+}
+
+fn start_worker(config: &Config, bound: SocketAddr) -> Result<Started, StartError> {
+    // SAFETY: the supervisor never starts a thread, so this process is single-threaded.
+    match unsafe { process::fork() }.map_err(StartError::Workers)? {
+        Forked::Parent { child } => Ok(Started::Parent(Worker {
+            pid: child,
+            started: Instant::now(),
+        })),
+        Forked::Child => Ok(Started::Worker(worker(config, bound))),
+    }
+}
+
+/// The body of a worker process: a single server on its own SO_REUSEPORT socket.
+fn worker(config: &Config, bound: SocketAddr) -> Result<Exit, StartError> {
+    process::leave_process_group().map_err(StartError::Workers)?;
+    let listen_error = |source| StartError::Listen {
+        addr: bound,
+        source,
+    };
+    let socket = listener::bind(bound, Sharing::ReusePort).map_err(listen_error)?;
+    let site = server::open_site(config)?;
+    server::serve(config, site, socket)
+}
