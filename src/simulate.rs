@@ -52,12 +52,28 @@ impl Simulation {
 
     /// Delivers `chunk` as one read's worth and runs the connection until it blocks.
     pub fn receive(&mut self, chunk: &[u8]) {
+        self.queue_input(chunk);
+        self.run_readable();
+    }
+
+    /// Queues `chunk` for the connection to read, without running it yet.
+    pub fn queue_input(&mut self, chunk: &[u8]) {
         self.connection.stream_mut().push_input(chunk);
+    }
+
+    /// Runs the connection as after a readiness edge, until it blocks.
+    pub fn run_readable(&mut self) {
         self.run(Wake {
             readable: true,
             writable: true,
             ..Wake::default()
         });
+    }
+
+    /// Makes room for `bytes` of output up front, so the memory transport itself does not
+    /// allocate while it is measured.
+    pub fn reserve_output(&mut self, bytes: usize) {
+        self.connection.stream_mut().output.reserve(bytes);
     }
 
     /// The client closes its side; runs the connection until it blocks or finishes.

@@ -1,0 +1,86 @@
+//! The hot path allocates nothing per request: once a connection and the file cache are
+//! warm, answering thousands of pipelined requests for a cached file makes no allocation
+//! that grows with the number of requests. A counting global allocator proves it.
+//!
+//! This file holds one test on purpose: the allocator counts every thread of the process.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tinyhttpd::simulate::Simulation;
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator; counting has no effect
+// on the memory handed out.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller's contract for `alloc` is passed on as is.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's contract for `dealloc` is passed on as is.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller's contract for `realloc` is passed on as is.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const REQUEST: &[u8] = b"GET /hot.txt HTTP/1.1\r\nHost: localhost\r\nUser-Agent: test\r\n\r\n";
+const PIPELINE_DEPTH: usize = 16;
+const BATCHES: usize = 500;
+
+#[test]
+fn steady_state_requests_do_not_allocate() {
+    let root = std::env::temp_dir().join(format!("tinyhttpd-alloc-{}", std::process::id()));
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("hot.txt"), vec![b'x'; 1024]).unwrap();
+
+    let mut sim = Simulation::new(&root).unwrap();
+    let batch: Vec<u8> = REQUEST.repeat(PIPELINE_DEPTH);
+    // Warm up: the file cache, the connection's buffers, the Date header.
+    for _ in 0..4 {
+        sim.receive(&batch);
+    }
+    let warm_output = sim.output().len();
+    sim.reserve_output(warm_output / 4 * BATCHES + 4096);
+    for _ in 0..BATCHES {
+        sim.queue_input(&batch);
+    }
+
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for _ in 0..BATCHES {
+        sim.run_readable();
+    }
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+
+    let responses = sim
+        .output()
+        .windows(15)
+        .filter(|w| w == b"HTTP/1.1 200 OK")
+        .count();
+    std::fs::remove_dir_all(&root).unwrap();
+    assert_eq!(
+        responses,
+        (BATCHES + 4) * PIPELINE_DEPTH,
+        "every request answered"
+    );
+    // A second boundary may re-render the Date header once; nothing may scale with the
+    // 8000 requests served.
+    assert!(
+        allocations <= 4,
+        "{allocations} allocations for {} requests",
+        BATCHES * PIPELINE_DEPTH
+    );
+}
