@@ -24,87 +24,26 @@
 //! Framing rule: after any error the parser reports, the connection is closed once the error
 //! response is out, so bytes after a bad head can never be read as a request.
 
-use std::cell::{Cell, RefCell};
 use std::io;
 use std::net::IpAddr;
 use std::rc::Rc;
 use std::time::Instant;
 
 use crate::access_log::{AccessLog, LogBook, PendingLine};
-use crate::buffer::{BufferPool, InputBuffer, Received};
+use crate::buffer::{InputBuffer, Received};
 use crate::config::{
-    INPUT_BUFFER_BYTES, LINGER_TIMEOUT, MAX_HEAD_BYTES, OUTPUT_FLUSH_BYTES, REQUESTS_PER_RESUME,
-    SEND_BUDGET_BYTES, TIMER_SLACK, Timeouts,
+    LINGER_TIMEOUT, MAX_HEAD_BYTES, OUTPUT_FLUSH_BYTES, REQUESTS_PER_RESUME, SEND_BUDGET_BYTES,
+    TIMER_SLACK,
 };
 use crate::event_loop::{Context, Step, TaskId, Wake};
-use crate::file_cache::FileCache;
-use crate::files::Site;
 use crate::handler::{self, Reply};
 use crate::http::Status;
 use crate::http::chunked::ChunkedDecoder;
-use crate::http::date::DateCache;
 use crate::http::request::{self, Body, Method, Version};
 use crate::http::response::Persistence;
 use crate::render::{self, FileBody, Framing, Part, Rendered};
+use crate::shared::Shared;
 use crate::transport::Transport;
-
-/// What every connection shares: the site, the limits, the cached Date, and the count of
-/// open connections that holds the listener back at `--max-conns`.
-pub struct Shared {
-    site: Site,
-    files: RefCell<FileCache>,
-    cache_control: Option<Box<[u8]>>,
-    log: Option<AccessLog>,
-    timeouts: Timeouts,
-    max_body_bytes: u64,
-    date: RefCell<DateCache>,
-    buffers: RefCell<BufferPool>,
-    /// Scratch for the normalised request path: only used while a request is answered,
-    /// which is never interrupted, so all connections share it.
-    path: RefCell<Vec<u8>>,
-    open_connections: Cell<usize>,
-    max_connections: usize,
-    paused_listener: Cell<Option<TaskId>>,
-}
-
-impl Shared {
-    pub fn new(
-        site: Site,
-        cache_control: Option<&str>,
-        log: Option<AccessLog>,
-        timeouts: Timeouts,
-        max_body_bytes: u64,
-        max_connections: usize,
-    ) -> Shared {
-        Shared {
-            site,
-            files: RefCell::new(FileCache::default()),
-            cache_control: cache_control.map(|value| value.as_bytes().into()),
-            log,
-            timeouts,
-            max_body_bytes,
-            date: RefCell::new(DateCache::default()),
-            buffers: RefCell::new(BufferPool::new(INPUT_BUFFER_BYTES)),
-            path: RefCell::new(Vec::new()),
-            open_connections: Cell::new(0),
-            max_connections,
-            paused_listener: Cell::new(None),
-        }
-    }
-
-    pub fn at_connection_limit(&self) -> bool {
-        self.open_connections.get() >= self.max_connections
-    }
-
-    pub fn access_log(&self) -> Option<&AccessLog> {
-        self.log.as_ref()
-    }
-
-    /// Records that the listener stopped at the limit and waits to be notified.
-    pub fn pause_listener(&self, listener: TaskId) {
-        self.paused_listener.set(Some(listener));
-    }
-}
 
 pub struct Connection<S> {
     stream: S,

@@ -20,6 +20,7 @@ pub mod listener;
 pub mod listing;
 pub mod render;
 pub mod server;
+pub mod shared;
 pub mod shutdown;
 pub mod simulate;
 pub mod supervisor;

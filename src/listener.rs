@@ -8,9 +8,10 @@ use std::rc::Rc;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::config::{ACCEPT_RETRY_DELAY, ACCEPTS_PER_RESUME, LISTEN_BACKLOG};
-use crate::conn::{Connection, Shared};
+use crate::conn::Connection;
 use crate::event_loop::{Context, Step, Wake};
 use crate::server::ServerTask;
+use crate::shared::Shared;
 use crate::sys::socket;
 use crate::transport::TcpConnection;
 

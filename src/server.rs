@@ -11,11 +11,12 @@ use socket2::Socket;
 
 use crate::access_log::AccessLog;
 use crate::config::Config;
-use crate::conn::{Connection, Shared};
+use crate::conn::Connection;
 use crate::event_loop::{Context, EventLoop, Exit, Step, Task, Wake};
 use crate::files::{Site, SiteOptions};
 use crate::http::mime::ContentType;
 use crate::listener::{self, Listener, Sharing};
+use crate::shared::Shared;
 use crate::shutdown::ShutdownOnSignal;
 use crate::supervisor;
 use crate::sys::epoll::Interest;

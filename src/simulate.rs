@@ -7,10 +7,11 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use crate::config::Timeouts;
-use crate::conn::{Connection, Shared};
+use crate::conn::Connection;
 use crate::event_loop::{Detached, Step, Wake};
 use crate::files::{Site, SiteOptions};
 use crate::http::mime::{ContentType, DEFAULT_TYPE};
+use crate::shared::Shared;
 use crate::transport::MemoryTransport;
 
 /// More resumes than this without blocking means a task that never yields control.
