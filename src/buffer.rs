@@ -83,6 +83,11 @@ impl InputBuffer {
         &self.bytes[self.start..self.end]
     }
 
+    /// The same bytes, to be corrected in place before parsing.
+    pub fn filled_mut(&mut self) -> &mut [u8] {
+        &mut self.bytes[self.start..self.end]
+    }
+
     pub fn is_empty(&self) -> bool {
         self.start == self.end
     }

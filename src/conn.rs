@@ -308,6 +308,7 @@ impl<S: Transport> Connection<S> {
 
     /// Answers the complete head at the front of the input buffer and picks the next state.
     fn respond<T>(&mut self, head_len: usize, cx: &mut Context<'_, T>) -> State {
+        request::downgrade_minor_version(&mut self.input.filled_mut()[..head_len]);
         let head = &self.input.filled()[..head_len];
         let request = match request::parse(head, self.shared.max_body_bytes) {
             Ok(request) => request,

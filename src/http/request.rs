@@ -132,6 +132,30 @@ pub fn find_head_end(buf: &[u8], from: usize, max_len: usize) -> Result<Option<u
     Ok(None)
 }
 
+/// Rewrites a request line's `HTTP/1.x` (x from 2 to 9) to `HTTP/1.1` in place: RFC 9110
+/// §2.5 asks a recipient to treat a higher minor version as the highest it implements, and
+/// httparse only knows 1.0 and 1.1. Any other version is left for `parse` to refuse.
+pub fn downgrade_minor_version(head: &mut [u8]) {
+    let line_end = head.iter().position(|&b| b == b'\r').unwrap_or(head.len());
+    let Some(start) = line_end.checked_sub(9) else {
+        return;
+    };
+    if let [
+        b' ',
+        b'H',
+        b'T',
+        b'T',
+        b'P',
+        b'/',
+        b'1',
+        b'.',
+        minor @ b'2'..=b'9',
+    ] = &mut head[start..line_end]
+    {
+        *minor = b'1';
+    }
+}
+
 /// The status for a head over `max_len`: 414 when the request line alone is too long.
 fn too_large(buf: &[u8], max_len: usize) -> Status {
     if buf.iter().take(max_len).any(|&b| b == b'\n') {

@@ -172,7 +172,6 @@ fn refused_requests() {
         (b"BREW / HTTP/1.1\r\nHost: a\r\n\r\n", NotImplemented),
         (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", VersionNotSupported),
         (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", VersionNotSupported),
-        (b"GET / HTTP/1.2\r\nHost: a\r\n\r\n", VersionNotSupported),
         (b"GET / HTTP/1\r\nHost: a\r\n\r\n", BadRequest),
         (b"GET / http/1.1\r\nHost: a\r\n\r\n", BadRequest),
         (b"GET /\r\n\r\n", BadRequest),
@@ -226,4 +225,28 @@ fn too_many_headers() {
     }
     head.extend_from_slice(b"\r\n");
     assert_eq!(status_of(&head), Err(Status::HeaderFieldsTooLarge));
+}
+
+#[test]
+fn higher_minor_versions_are_read_as_1_1() {
+    let table: &[(&[u8], &[u8])] = &[
+        (
+            b"GET / HTTP/1.2\r\nHost: a\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        ),
+        (b"GET / HTTP/1.9\r\n\r\n", b"GET / HTTP/1.1\r\n\r\n"),
+        (b"GET / HTTP/1.0\r\n\r\n", b"GET / HTTP/1.0\r\n\r\n"),
+        (b"GET / HTTP/2.0\r\n\r\n", b"GET / HTTP/2.0\r\n\r\n"),
+        (b"GET / HTTP/1.10\r\n\r\n", b"GET / HTTP/1.10\r\n\r\n"),
+        (b"GET /HTTP/1.2\r\n\r\n", b"GET /HTTP/1.2\r\n\r\n"),
+        (b"HTTP/1.2\r\n\r\n", b"HTTP/1.2\r\n\r\n"),
+    ];
+    for &(input, want) in table {
+        let mut head = input.to_vec();
+        downgrade_minor_version(&mut head);
+        assert_eq!(head, want, "{:?}", String::from_utf8_lossy(input));
+    }
+    let mut head = b"GET / HTTP/1.2\r\nHost: a\r\n\r\n".to_vec();
+    downgrade_minor_version(&mut head);
+    assert_eq!(parse(&head, 0).unwrap().version, Version::Http11);
 }
