@@ -122,6 +122,12 @@ pub struct Server {
 impl Server {
     /// Starts the server with `--port 0 --bind 127.0.0.1 --root <fresh dir>` and `extra`.
     pub fn start(extra: &[&str]) -> Server {
+        Server::start_via(&[], extra)
+    }
+
+    /// Like `start`, but runs the binary through `wrapper`, a command that `exec`s it (see
+    /// `try_spawn_listening_via`), e.g. `["prlimit", "--nofile=40:40"]`.
+    pub fn start_via(wrapper: &[&str], extra: &[&str]) -> Server {
         let dir = TempDir::new();
         let root = dir.path().join("root");
         std::fs::create_dir(&root).expect("create root");
@@ -134,7 +140,10 @@ impl Server {
             root.to_str().expect("utf-8 temp path").into(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
-        let (child, line, stderr) = spawn_listening(&args);
+        let (child, line, stderr) = match try_spawn_listening_via(wrapper, &args) {
+            Ok(started) => started,
+            Err(message) => panic!("{message}"),
+        };
         let addr = parse_listening_line(&line);
         Server {
             child,
@@ -222,6 +231,145 @@ impl Server {
     pub fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
     }
+
+    /// The server's process id.
+    pub fn pid(&self) -> libc::pid_t {
+        libc::pid_t::try_from(self.child.id()).expect("pid fits pid_t")
+    }
+
+    /// Sends `signal` (e.g. `libc::SIGTERM`) to the server. Panics if the process has already
+    /// been reaped (its pid could belong to someone else by now) or `kill` fails.
+    pub fn signal(&mut self, signal: libc::c_int) {
+        assert!(
+            self.child.try_wait().expect("try_wait").is_none(),
+            "cannot send signal {signal}: the server has already exited"
+        );
+        // SAFETY: kill has no memory-safety preconditions; the pid is our unreaped child.
+        let ret = unsafe { libc::kill(self.pid(), signal) };
+        assert_eq!(
+            ret,
+            0,
+            "kill({}, {signal}): {}",
+            self.pid(),
+            io::Error::last_os_error()
+        );
+    }
+
+    /// The exit status if the server has exited (reaping it), `None` while it runs.
+    pub fn try_wait(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().expect("try_wait")
+    }
+
+    /// Waits up to `timeout` for the server to exit; `None` if it is still running then.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.try_wait() {
+                return Some(status);
+            }
+            if started.elapsed() >= timeout {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// CPU time (user + system) the server has used so far, from `/proc/PID/stat`.
+    pub fn cpu_time(&self) -> Duration {
+        process_cpu_time(self.pid())
+    }
+
+    /// Inodes of the sockets the server has open (its listener among them), from
+    /// `/proc/PID/fd`: cheap enough to poll. Empty once the process is gone.
+    pub fn socket_inodes(&self) -> Vec<u64> {
+        let Ok(entries) = std::fs::read_dir(format!("/proc/{}/fd", self.pid())) else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(Result::ok)
+            .filter_map(|entry| std::fs::read_link(entry.path()).ok())
+            .filter_map(|target| {
+                target
+                    .to_str()?
+                    .strip_prefix("socket:[")?
+                    .strip_suffix(']')?
+                    .parse()
+                    .ok()
+            })
+            .collect()
+    }
+
+    /// Waits up to `timeout` for the server to open exactly one socket that is not in `known`
+    /// (the connection it accepts after `known` was taken) and returns its inode; panics if
+    /// none or several appear. Only for a test that makes one connection at a time.
+    pub fn wait_for_new_socket(&self, known: &[u64], timeout: Duration) -> u64 {
+        let started = Instant::now();
+        loop {
+            let new: Vec<u64> = self
+                .socket_inodes()
+                .into_iter()
+                .filter(|inode| !known.contains(inode))
+                .collect();
+            match new[..] {
+                [inode] => return inode,
+                [] if started.elapsed() < timeout => thread::sleep(Duration::from_millis(2)),
+                [] => panic!("the server took no new connection within {timeout:?}"),
+                _ => panic!("the server took several new connections: {new:?}"),
+            }
+        }
+    }
+
+    /// Whether the server still has the socket `inode` open.
+    pub fn has_socket(&self, inode: u64) -> bool {
+        self.socket_inodes().contains(&inode)
+    }
+
+    /// How many file descriptors the server has open, from `/proc/PID/fd`.
+    pub fn open_fds(&self) -> usize {
+        let dir = format!("/proc/{}/fd", self.pid());
+        std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("read {dir}: {e}"))
+            .count()
+    }
+}
+
+/// CPU time (utime + stime) of process `pid`, from `/proc/PID/stat`.
+pub fn process_cpu_time(pid: libc::pid_t) -> Duration {
+    let path = format!("/proc/{pid}/stat");
+    let stat = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
+    // The command name (field 2) is in parentheses and may contain spaces: count fields from
+    // after its closing parenthesis, where field 3 (state) starts.
+    let after_comm = &stat[stat.rfind(')').expect("stat has (comm)") + 1..];
+    let fields: Vec<&str> = after_comm.split_whitespace().collect();
+    // Fields 14 and 15 (utime, stime) are at indexes 11 and 12 counting from field 3.
+    let ticks: u64 =
+        fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
+    // SAFETY: sysconf has no preconditions.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let per_second = u64::try_from(per_second)
+        .ok()
+        .filter(|&t| t > 0)
+        .unwrap_or(100);
+    Duration::from_micros(ticks * 1_000_000 / per_second)
+}
+
+/// Raises this process's soft RLIMIT_NOFILE to its hard limit (tests that hold thousands of
+/// sockets need it); returns the new soft limit.
+pub fn raise_nofile_limit() -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a valid rlimit for the kernel to fill.
+    let ret = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+    assert_eq!(ret, 0, "getrlimit: {}", io::Error::last_os_error());
+    if limit.rlim_cur < limit.rlim_max {
+        limit.rlim_cur = limit.rlim_max;
+        // SAFETY: `limit` is a valid rlimit read above.
+        let ret = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
+        assert_eq!(ret, 0, "setrlimit: {}", io::Error::last_os_error());
+    }
+    limit.rlim_cur
 }
 
 impl Drop for Server {
@@ -242,13 +390,34 @@ pub fn spawn_listening(args: &[String]) -> (Child, String, SharedBuf) {
 }
 
 pub fn try_spawn_listening(args: &[String]) -> Result<(Child, String, SharedBuf), String> {
-    let mut child = Command::new(BIN)
+    try_spawn_listening_via(&[], args)
+}
+
+/// Like `try_spawn_listening`, but runs the binary through a wrapper command that `exec`s it
+/// (e.g. `["prlimit", "--nofile=40:40"]`), so the child's pid is the server's pid. An empty
+/// `wrapper` runs the binary directly.
+pub fn try_spawn_listening_via(
+    wrapper: &[&str],
+    args: &[String],
+) -> Result<(Child, String, SharedBuf), String> {
+    let mut command = match wrapper.split_first() {
+        Some((program, wrapper_args)) => {
+            let mut command = Command::new(program);
+            command.args(wrapper_args).arg(BIN);
+            command
+        }
+        None => Command::new(BIN),
+    };
+    let mut child = command
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {BIN}: {e}"));
+        .unwrap_or_else(|e| {
+            let shown: Vec<&str> = wrapper.iter().copied().chain([BIN]).collect();
+            panic!("cannot run {}: {e}", shown.join(" "))
+        });
     let stderr = drain_to_buffer(child.stderr.take().expect("stderr piped"));
     let stdout = child.stdout.take().expect("stdout piped");
     let (line_tx, line_rx) = mpsc::channel();
@@ -447,6 +616,27 @@ impl Conn {
     pub fn connect(addr: SocketAddr) -> Conn {
         let stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT)
             .unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+        stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+        stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+        stream.set_nodelay(true).unwrap();
+        Conn {
+            stream,
+            buf: Vec::new(),
+            eof: false,
+        }
+    }
+
+    /// Connects with SO_RCVBUF set to `rcvbuf` bytes *before* the handshake, so the window the
+    /// client advertises stays small (and receive autotuning is off): a client that does not
+    /// read stalls the sender quickly, and one that reads slowly keeps the sender behind.
+    pub fn connect_with_rcvbuf(addr: SocketAddr, rcvbuf: usize) -> Conn {
+        let stream = tcp_connect_with_rcvbuf(addr, rcvbuf)
+            .unwrap_or_else(|e| panic!("connect {addr} with SO_RCVBUF {rcvbuf}: {e}"));
+        Conn::from_stream(stream)
+    }
+
+    /// Wraps a connected stream, setting the usual timeouts and TCP_NODELAY.
+    pub fn from_stream(stream: TcpStream) -> Conn {
         stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
         stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
         stream.set_nodelay(true).unwrap();
@@ -661,6 +851,81 @@ impl Conn {
     pub fn shutdown_write(&self) {
         let _ = self.stream.shutdown(Shutdown::Write);
     }
+}
+
+/// A blocking TCP connection to `addr` whose socket had SO_RCVBUF set to `rcvbuf` before
+/// `connect` (the kernel doubles the value for bookkeeping and applies a minimum).
+pub fn tcp_connect_with_rcvbuf(addr: SocketAddr, rcvbuf: usize) -> io::Result<TcpStream> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+    let domain = match addr {
+        SocketAddr::V4(_) => libc::AF_INET,
+        SocketAddr::V6(_) => libc::AF_INET6,
+    };
+    // SAFETY: plain socket(2) call; the result is checked before use.
+    let fd = unsafe { libc::socket(domain, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a new socket that nothing else owns; OwnedFd closes it on every path.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let size = libc::c_int::try_from(rcvbuf).expect("rcvbuf fits c_int");
+    // SAFETY: the option value points at a live c_int of the length passed.
+    let ret = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&size as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if ret != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let ret = match addr {
+        SocketAddr::V4(v4) => {
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: v4.port().to_be(),
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from(*v4.ip()).to_be(),
+                },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: `sin` is a valid sockaddr_in of the length passed.
+            unsafe {
+                libc::connect(
+                    fd.as_raw_fd(),
+                    (&sin as *const libc::sockaddr_in).cast(),
+                    std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+                )
+            }
+        }
+        SocketAddr::V6(v6) => {
+            let sin6 = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: v6.port().to_be(),
+                sin6_flowinfo: v6.flowinfo(),
+                sin6_addr: libc::in6_addr {
+                    s6_addr: v6.ip().octets(),
+                },
+                sin6_scope_id: v6.scope_id(),
+            };
+            // SAFETY: `sin6` is a valid sockaddr_in6 of the length passed.
+            unsafe {
+                libc::connect(
+                    fd.as_raw_fd(),
+                    (&sin6 as *const libc::sockaddr_in6).cast(),
+                    std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
+                )
+            }
+        }
+    };
+    if ret != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(TcpStream::from(fd))
 }
 
 /// `bytes` for a failure message, shortened in the middle if long.
