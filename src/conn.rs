@@ -86,7 +86,12 @@ enum State {
 enum Next {
     ReadHead,
     DiscardBody(BodyLeft),
-    Close,
+    /// Close after the output. `linger` when the client may still be sending (a body, more
+    /// pipelined requests, a request we refused): keep reading until it stops, so its late
+    /// bytes do not make the kernel reset the connection under our response.
+    Close {
+        linger: bool,
+    },
 }
 
 enum BodyLeft {
@@ -368,13 +373,17 @@ impl<S: Transport> Connection<S> {
         if let Some(line) = log_line {
             self.log_response(line, &rendered);
         }
-        let file = rendered.file;
         let now = cx.now();
         let next = match (keep_alive, body) {
-            (false, _) => Next::Close,
+            (false, body) => Next::Close {
+                linger: body.is_some()
+                    || !self.input.is_empty()
+                    || rendered.status == Status::BadRequest,
+            },
             (true, Some(body)) => Next::DiscardBody(body),
             (true, None) => Next::ReadHead,
         };
+        let file = rendered.file;
         match next {
             Next::ReadHead if file.is_none() && self.output.len() < OUTPUT_FLUSH_BYTES => {
                 self.read_head_state(now)
@@ -407,7 +416,7 @@ impl<S: Transport> Connection<S> {
         }
         State::Send {
             file: None,
-            then: Next::Close,
+            then: Next::Close { linger: true },
             deadline: cx.now() + self.shared.timeouts.send,
         }
     }
@@ -513,7 +522,7 @@ impl<S: Transport> Connection<S> {
         self.input.clear();
         let state = State::Send {
             file: None,
-            then: Next::Close,
+            then: Next::Close { linger: true },
             deadline: cx.now() + self.shared.timeouts.send,
         };
         (state, Flow::Continue)
@@ -625,17 +634,36 @@ impl<S: Transport> Connection<S> {
                 body,
                 deadline: now + self.shared.timeouts.body,
             },
-            Next::Close => {
+            Next::Close { linger } => {
                 if self.stream.shutdown_write().is_err() {
                     return (State::Done, Flow::Stop(Step::Done));
                 }
                 self.input.clear();
+                if !linger {
+                    return self.close_unless_more_arrived(now);
+                }
                 State::Linger {
                     deadline: now + LINGER_TIMEOUT,
                 }
             }
         };
         (state, Flow::Continue)
+    }
+
+    /// The client has no reason to send more: if nothing has arrived, close at once (our FIN
+    /// is out, the receive queue is empty, so the close is clean); else linger after all.
+    fn close_unless_more_arrived(&mut self, now: Instant) -> (State, Flow) {
+        self.shared.buffers.borrow_mut().fill_input(&mut self.input);
+        match self.input.receive(&mut self.stream) {
+            Ok(received) if received.len > 0 => {
+                self.input.clear();
+                let state = State::Linger {
+                    deadline: now + LINGER_TIMEOUT,
+                };
+                (state, Flow::Continue)
+            }
+            _ => (State::Done, Flow::Stop(Step::Done)),
+        }
     }
 
     fn linger(&mut self, deadline: Instant) -> (State, Flow) {
