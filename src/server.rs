@@ -158,6 +158,9 @@ pub fn open_site(config: &Config) -> Result<Site, StartError> {
 
 /// Runs one event loop serving `site` on the listening `socket`.
 pub fn serve(config: &Config, site: Site, socket: Socket) -> Result<Exit, StartError> {
+    // Before any thread starts: threads inherit the blocked signal mask, and a thread that
+    // did not block SIGTERM would take it with the default action, killing the process.
+    let signals = TerminationSignals::new().map_err(StartError::Signals)?;
     let log = match &config.access_log {
         Some(path) => Some(
             AccessLog::open(path).map_err(|source| StartError::AccessLog {
@@ -175,7 +178,6 @@ pub fn serve(config: &Config, site: Site, socket: Socket) -> Result<Exit, StartE
         config.max_body_bytes,
         usize::try_from(config.max_conns).unwrap_or(usize::MAX),
     ));
-    let signals = TerminationSignals::new().map_err(StartError::Signals)?;
     let mut event_loop = EventLoop::new().map_err(StartError::EventLoop)?;
     event_loop
         .spawn(ServerTask::Shutdown(Box::new(ShutdownOnSignal::new(

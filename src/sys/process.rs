@@ -25,8 +25,9 @@ pub fn raise_fd_limit() -> io::Result<u64> {
     Ok(limit.rlim_cur)
 }
 
-/// SIGINT and SIGTERM as a non-blocking fd. While it exists the two signals are blocked for
-/// the process (the server is single-threaded), so they are only ever read, never delivered.
+/// SIGINT and SIGTERM as a non-blocking fd. The two signals are blocked for the calling
+/// thread and every thread started after it, so they are only ever read, never delivered:
+/// create it before starting any thread.
 pub struct TerminationSignals {
     fd: OwnedFd,
 }
