@@ -21,6 +21,7 @@ use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::http::Status;
+use crate::http::date::{self, HTTP_DATE_LEN};
 use crate::http::mime::{self, ContentType};
 use crate::sys::file::open_beneath;
 
@@ -34,6 +35,8 @@ pub struct StaticFile {
     pub file: File,
     pub len: u64,
     pub modified: Option<SystemTime>,
+    /// `modified` as an HTTP-date, rendered once rather than per response.
+    pub last_modified: Option<[u8; HTTP_DATE_LEN]>,
     pub content_type: ContentType,
     /// The whole content, for a small file (`INLINE_FILE_MAX_BYTES`); `len` bytes exactly.
     pub bytes: Option<Box<[u8]>>,
@@ -167,6 +170,7 @@ impl Site {
             file,
             len,
             modified: metadata.modified().ok(),
+            last_modified: metadata.modified().ok().map(date::render),
             content_type: mime::content_type(&path[name_start..])
                 .unwrap_or(self.options.default_type),
             bytes,

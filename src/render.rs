@@ -172,7 +172,7 @@ fn describe_file<'a>(head: &mut Head<'a>, selected: &'a Selected, framing: &Fram
     head.vary_accept_encoding = selected.vary;
     head.accept_ranges = true;
     head.etag = Some(&file.etag);
-    head.last_modified = file.modified;
+    head.last_modified = file.last_modified.as_ref();
     head.cache_control = framing.cache_control;
 }
 

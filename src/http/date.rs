@@ -26,14 +26,22 @@ impl DateCache {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |since| since.as_secs());
         if second != self.second {
-            let rendered = httpdate::fmt_http_date(now);
-            if rendered.len() == HTTP_DATE_LEN {
-                self.text.copy_from_slice(rendered.as_bytes());
-                self.second = second;
-            }
+            self.text = render(now);
+            self.second = second;
         }
         &self.text
     }
+}
+
+/// `time` as an IMF-fixdate. Years past 9999 do not fit the format and render as the latest
+/// date that does.
+pub fn render(time: SystemTime) -> [u8; HTTP_DATE_LEN] {
+    let mut text = *b"Fri, 31 Dec 9999 23:59:59 GMT";
+    let rendered = httpdate::fmt_http_date(time);
+    if rendered.len() == HTTP_DATE_LEN {
+        text.copy_from_slice(rendered.as_bytes());
+    }
+    text
 }
 
 #[cfg(test)]

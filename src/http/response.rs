@@ -3,9 +3,6 @@
 //! Heads are assembled from constant pieces and integers written with `itoa`: no `format!`,
 //! no allocation beyond the buffer's own growth, which a reused buffer stops doing.
 
-use std::io::Write;
-use std::time::SystemTime;
-
 use super::Status;
 use super::date::HTTP_DATE_LEN;
 use super::mime::ContentType;
@@ -48,7 +45,8 @@ pub struct Head<'a> {
     pub content_range: Option<ContentRange>,
     pub accept_ranges: bool,
     pub etag: Option<&'a [u8]>,
-    pub last_modified: Option<SystemTime>,
+    /// An HTTP-date, rendered once per file (see `http::date::render`).
+    pub last_modified: Option<&'a [u8; HTTP_DATE_LEN]>,
     pub cache_control: Option<&'a [u8]>,
     pub vary_accept_encoding: bool,
     pub location: Option<&'a [u8]>,
@@ -113,8 +111,7 @@ impl<'a> Head<'a> {
         }
         if let Some(modified) = self.last_modified {
             out.extend_from_slice(b"\r\nLast-Modified: ");
-            // Writing into a Vec cannot fail.
-            let _ = write!(out, "{}", httpdate::HttpDate::from(modified));
+            out.extend_from_slice(modified);
         }
         if let Some(cache_control) = self.cache_control {
             out.extend_from_slice(b"\r\nCache-Control: ");
@@ -209,6 +206,7 @@ mod tests {
     }
 
     use super::*;
+    use crate::http::date;
     use std::time::{Duration, UNIX_EPOCH};
 
     const DATE: &[u8; HTTP_DATE_LEN] = b"Sun, 06 Nov 1994 08:49:37 GMT";
@@ -219,7 +217,8 @@ mod tests {
         let mut head = Head::new(Status::Ok, DATE, Persistence::KeepAlive11);
         head.content_length = Some(1234);
         head.content_type = Some(HTML);
-        head.last_modified = Some(UNIX_EPOCH + Duration::from_secs(784_111_777));
+        let modified = date::render(UNIX_EPOCH + Duration::from_secs(784_111_777));
+        head.last_modified = Some(&modified);
         head.write(&mut out);
         assert_eq!(
             String::from_utf8(out).unwrap(),
