@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # bench.sh: load-test tinyhttpd against nginx and lighttpd with wrk.
 #
-# Every server is pinned to CPU 0 and wrk to CPU 1, so each server gets
-# exactly one core and the client never steals it. Only one server runs at a
-# time: each measured run starts a fresh server, warms it up, measures, stops.
+# In scenarios 1-6 every server is pinned to CPU 0 and wrk to CPU 1, so each
+# server gets exactly one core and the client never steals it. Scenario 7
+# pins nothing and runs two server processes (tinyhttpd --workers 2, nginx
+# worker_processes 2; lighttpd stays single-process) against wrk -t2. Only
+# one server runs at a time: each measured run starts a fresh server, warms
+# it up, measures, stops.
 # See load/README.md for the scenarios and environment variables.
 set -euo pipefail
 
@@ -13,7 +16,7 @@ REPO_ROOT=$(cd "$LOAD_DIR/.." && pwd)
 ROUNDS=${ROUNDS:-2}
 DURATION=${DURATION:-5s}          # passed to wrk -d ("5s", "10", "1m")
 WARMUP=${WARMUP:-1}               # seconds of discarded load before each run; 0 = none
-SCENARIOS=${SCENARIOS:-"1 2 3 4 5 6"}
+SCENARIOS=${SCENARIOS:-"1 2 3 4 5 6 7"}
 SERVERS=${SERVERS:-"tinyhttpd nginx lighttpd"}
 PIPELINE_DEPTH=${PIPELINE_DEPTH:-16}
 IDLE_CONNS=${IDLE_CONNS:-10000}
@@ -33,6 +36,12 @@ WORK_DIR=""                       # temp dir: docroot, configs, logs, results
 DOC_ROOT=""
 SERVER_PID=""                     # root pid of the server currently running
 SERVER_PORT=""
+SERVER_PROCS=1                    # processes the running server should have when ready
+SERVER_LISTENERS=1                # listening sockets it should have on SERVER_PORT
+# Per-scenario settings (scenario_spec sets them; these are for scenario 6):
+S_PIN=1                           # 1 = server on SERVER_CPU, wrk on CLIENT_CPU
+S_WORKERS=1                       # server worker processes (lighttpd always has 1)
+S_THREADS=1                       # wrk -t
 IDLE_PID=""                       # idle_conns.py client, scenario 6
 IDLE_WFD=""                       # fd to its stdin
 IDLE_RFD=""                       # fd from its stdout
@@ -195,20 +204,37 @@ server_installed() {
     esac
 }
 
+# Runs "$@" pinned to SERVER_CPU when the scenario pins the server, else as is.
+server_exec() {
+    if ((S_PIN)); then
+        exec taskset -c "$SERVER_CPU" "$@"
+    fi
+    exec "$@"
+}
+
+# With S_WORKERS > 1: a supervisor plus S_WORKERS workers (its children, each
+# in its own process group, each with its own SO_REUSEPORT listening socket).
 start_tinyhttpd() {
     local port=$1
-    taskset -c "$SERVER_CPU" "$TINYHTTPD_BIN" --port "$port" --root "$DOC_ROOT" --bind "$HOST" \
-        >"$WORK_DIR/logs/tinyhttpd.log" 2>&1 &
+    local -a args=(--port "$port" --root "$DOC_ROOT" --bind "$HOST")
+    SERVER_PROCS=1 SERVER_LISTENERS=1
+    if ((S_WORKERS > 1)); then
+        args+=(--workers "$S_WORKERS")
+        SERVER_PROCS=$((S_WORKERS + 1)) SERVER_LISTENERS=$S_WORKERS
+    fi
+    server_exec "$TINYHTTPD_BIN" "${args[@]}" >"$WORK_DIR/logs/tinyhttpd.log" 2>&1 &
     SERVER_PID=$!
 }
 
-# One worker plus its master (daemon off keeps the master as our child);
-# every path nginx writes to lives in the temp dir, nothing under /etc or /var.
+# S_WORKERS workers plus their master (daemon off keeps the master as our
+# child); every path nginx writes to lives in the temp dir, nothing under
+# /etc or /var.
 start_nginx() {
     local port=$1 dir=$WORK_DIR/nginx
     mkdir -p "$dir"
+    SERVER_PROCS=$((S_WORKERS + 1)) SERVER_LISTENERS=1
     cat >"$dir/nginx.conf" <<EOF
-worker_processes 1;
+worker_processes $S_WORKERS;
 daemon off;
 master_process on;
 pid $dir/nginx.pid;
@@ -242,14 +268,16 @@ http {
     }
 }
 EOF
-    taskset -c "$SERVER_CPU" nginx -p "$dir/" -e "$dir/error.log" -c "$dir/nginx.conf" \
+    server_exec nginx -p "$dir/" -e "$dir/error.log" -c "$dir/nginx.conf" \
         >"$WORK_DIR/logs/nginx.log" 2>&1 &
     SERVER_PID=$!
 }
 
+# Always one process, whatever S_WORKERS says (see README).
 start_lighttpd() {
     local port=$1 dir=$WORK_DIR/lighttpd
     mkdir -p "$dir"
+    SERVER_PROCS=1 SERVER_LISTENERS=1
     # lighttpd caps max-connections at max-fds/2; max-keep-alive-requests is
     # a 16-bit setting, so 65535 is its maximum. No mod_accesslog = no
     # access log. A long idle timeout keeps scenario 6's connections open.
@@ -266,12 +294,14 @@ server.listen-backlog = 4096
 index-file.names = ("index.html")
 mimetype.assign = (".html" => "text/html", ".bin" => "application/octet-stream")
 EOF
-    taskset -c "$SERVER_CPU" lighttpd -D -f "$dir/lighttpd.conf" \
+    server_exec lighttpd -D -f "$dir/lighttpd.conf" \
         >"$WORK_DIR/logs/lighttpd.log" 2>&1 &
     SERVER_PID=$!
 }
 
-# The server's root pid and all its descendants (nginx master + worker).
+# The server's root pid and all its descendants (nginx master + workers,
+# tinyhttpd supervisor + workers), found by parent pid, not process group:
+# tinyhttpd's workers are in process groups of their own.
 server_pids() {
     local pid=${1:-$SERVER_PID} child
     [[ -n $pid ]] || return 0
@@ -281,9 +311,24 @@ server_pids() {
     done
 }
 
-# Start server $1 on a fresh port and wait until it accepts connections.
+# Whether process $1 exists and is not a zombie.
+pid_alive() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    [[ ${stat##*) } != Z* ]]
+}
+
+# Listening TCP sockets on 127.0.0.1:$1 (state 0A in /proc/net/tcp).
+listeners_on() {
+    awk -v a="$(printf '0100007F:%04X' "$1")" '$2 == a && $4 == "0A" { n++ } END { print n + 0 }' \
+        /proc/net/tcp
+}
+
+# Start server $1 on a fresh port and wait until it accepts connections and
+# has all its processes and listening sockets (every tinyhttpd worker has
+# bound its SO_REUSEPORT socket, every nginx worker exists).
 start_server() {
-    local name=$1 i
+    local name=$1 i procs listeners
     SERVER_PORT=$(free_port)
     "start_$name" "$SERVER_PORT"
     for ((i = 0; i < 100; i++)); do
@@ -293,27 +338,46 @@ start_server() {
             tail -n 5 "$WORK_DIR/logs/$name.log" >&2 || true
             return 1
         fi
-        if (exec 3<>"/dev/tcp/$HOST/$SERVER_PORT") 2>/dev/null; then
+        procs=$(server_pids | wc -l)
+        listeners=$(listeners_on "$SERVER_PORT")
+        if ((procs >= SERVER_PROCS && listeners >= SERVER_LISTENERS)) &&
+            (exec 3<>"/dev/tcp/$HOST/$SERVER_PORT") 2>/dev/null; then
             return 0
         fi
         sleep 0.1
     done
+    note "$name not ready after 10 s: $procs of $SERVER_PROCS processes," \
+        "$listeners of $SERVER_LISTENERS listening sockets"
     stop_server
     return 1
 }
 
-# TERM the server, give it 5 s to exit, then KILL whatever is left.
+# TERM the server's root process (tinyhttpd's supervisor passes it on to its
+# workers and exits once they are gone; nginx's master does the same), give
+# every server process 5 s to exit, then KILL whatever is left and wait for
+# it. The pid list is taken first: workers whose parent has already exited
+# are no longer found by parent pid.
 stop_server() {
     [[ -n $SERVER_PID ]] || return 0
-    local -a pids
+    local -a pids left
+    local pid i
     mapfile -t pids < <(server_pids)
     kill -TERM "$SERVER_PID" 2>/dev/null || true
-    local i
-    for ((i = 0; i < 50; i++)); do
-        kill -0 "$SERVER_PID" 2>/dev/null || break
+    for ((i = 0; i < 100; i++)); do
+        left=()
+        for pid in "${pids[@]}"; do
+            pid_alive "$pid" && left+=("$pid")
+        done
+        ((${#left[@]})) || break
+        if ((i == 50)); then
+            note "server processes ${left[*]} still running 5 s after SIGTERM; killing them"
+            kill -KILL "${left[@]}" 2>/dev/null || true
+        fi
         sleep 0.1
     done
-    kill -KILL "${pids[@]}" 2>/dev/null || true
+    if ((${#left[@]})); then
+        note "server processes ${left[*]} survived SIGKILL"
+    fi
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=""
 }
@@ -363,9 +427,10 @@ server_rss_kb() {
 
 # ------------------------------------------------------------- scenarios --
 
-# Sets S_NAME S_CONNS S_PATH S_SCRIPT S_ARGS for throughput scenario $1.
+# Sets S_NAME S_CONNS S_PATH S_SCRIPT S_ARGS S_PIN S_WORKERS S_THREADS for
+# throughput scenario $1.
 scenario_spec() {
-    S_ARGS=()
+    S_ARGS=() S_PIN=1 S_WORKERS=1 S_THREADS=1
     case $1 in
         1) S_NAME=1k-keepalive S_CONNS=64 S_PATH=/1k.bin S_SCRIPT=report.lua ;;
         2) S_NAME=1m-keepalive S_CONNS=16 S_PATH=/1m.bin S_SCRIPT=report.lua ;;
@@ -373,6 +438,8 @@ scenario_spec() {
         4) S_NAME=128-pipeline$PIPELINE_DEPTH S_CONNS=32 S_PATH=/128.bin S_SCRIPT=pipeline.lua
            S_ARGS=(-- "$PIPELINE_DEPTH" /128.bin) ;;
         5) S_NAME=1k-c1000 S_CONNS=1000 S_PATH=/1k.bin S_SCRIPT=report.lua ;;
+        7) S_NAME=1k-keepalive-2cores S_CONNS=64 S_PATH=/1k.bin S_SCRIPT=report.lua
+           S_PIN=0 S_WORKERS=2 S_THREADS=2 ;;
         *) return 1 ;;
     esac
 }
@@ -380,7 +447,9 @@ scenario_spec() {
 # wrk for the current scenario against the running server; output to $2.
 run_wrk() {
     local duration=$1 outfile=$2
-    taskset -c "$CLIENT_CPU" wrk -t1 -c"$S_CONNS" -d"$duration" --latency \
+    local -a pin=()
+    ((S_PIN)) && pin=(taskset -c "$CLIENT_CPU")
+    "${pin[@]}" wrk -t"$S_THREADS" -c"$S_CONNS" -d"$duration" --latency \
         -s "$LOAD_DIR/$S_SCRIPT" "http://$HOST:$SERVER_PORT$S_PATH" "${S_ARGS[@]}" \
         >"$outfile" 2>&1
 }
@@ -388,7 +457,7 @@ run_wrk() {
 # One measured run: scenario $1, server $2, round $3. Appends a results row.
 measure_run() {
     local sc=$1 server=$2 round=$3
-    local tag="r$round-s$sc-$server" wlog t0 t1 report
+    local tag="r$round-s$sc-$server" wlog t0 t1 procs report
     wlog=$WORK_DIR/logs/wrk-$tag.log
     scenario_spec "$sc"
 
@@ -412,6 +481,7 @@ measure_run() {
         note "wrk failed for $tag: $(tail -n 3 "$wlog")"
     fi
     t1=$(server_cpu_ticks)
+    procs=$(server_pids | wc -l)
     stop_server
 
     report=$(grep '^REPORT ' "$wlog" | tail -n 1 || true)
@@ -432,28 +502,29 @@ measure_run() {
     cpu_us_req=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v n="${r[requests]}" \
         'BEGIN { printf "%.3f", (n > 0 ? t * 1e6 / hz / n : 0) }')
 
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
         "$sc" "$S_NAME" "$server" "$round" "${r[requests]}" "${r[rps]}" "${r[mbps]}" \
         "${r[p50_us]}" "${r[p99_us]}" "$cpu_us_req" \
         "${r[err_connect]}" "${r[err_read]}" "${r[err_write]}" "${r[err_timeout]}" "${r[non2xx]}" \
-        "$((t1 - t0))" >>"$WORK_DIR/results/runs.tsv"
+        "$((t1 - t0))" "$procs" >>"$WORK_DIR/results/runs.tsv"
 
     local flag=""
     if ((errs > 0)); then
         flag="  !! ERRORS connect=${r[err_connect]} read=${r[err_read]} write=${r[err_write]}"
         flag+=" timeout=${r[err_timeout]} non2xx=${r[non2xx]}"
     fi
-    printf '[round %s] %-18s %-9s %10.0f req/s %9.1f MB/s  p50 %7.3f ms  p99 %7.3f ms  %7.2f CPU us/req%s\n' \
+    printf '[round %s] %-22s %-9s %10.0f req/s %9.1f MB/s  p50 %7.3f ms  p99 %7.3f ms  %7.2f CPU us/req  %d proc%s\n' \
         "$round" "$sc:$S_NAME" "$server" "${r[rps]}" "${r[mbps]}" \
         "$(awk -v u="${r[p50_us]}" 'BEGIN{print u/1000}')" \
         "$(awk -v u="${r[p99_us]}" 'BEGIN{print u/1000}')" \
-        "$cpu_us_req" "$flag"
+        "$cpu_us_req" "$procs" "$flag"
 }
 
 # Scenario 6: RSS of server $1 before and after IDLE_CONNS idle keep-alive
 # connections, each of which completed one GET of the 1 KiB file.
 measure_memory() {
     local server=$1 before after line="" ok="" failed="" alive=""
+    S_PIN=1 S_WORKERS=1 S_THREADS=1
     if ! start_server "$server"; then
         note "$server failed to start; skipping scenario 6 for it"
         return 0
@@ -523,7 +594,7 @@ main() {
 
     WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tinyhttpd-bench.XXXXXX")
     mkdir -p "$WORK_DIR/logs" "$WORK_DIR/results"
-    printf 'scenario\tname\tserver\tround\trequests\trps\tmbps\tp50_us\tp99_us\tcpu_us_per_req\terr_connect\terr_read\terr_write\terr_timeout\tnon2xx\tcpu_ticks\n' \
+    printf 'scenario\tname\tserver\tround\trequests\trps\tmbps\tp50_us\tp99_us\tcpu_us_per_req\terr_connect\terr_read\terr_write\terr_timeout\tnon2xx\tcpu_ticks\tprocs\n' \
         >"$WORK_DIR/results/runs.tsv"
     printf 'server\trss_before_kb\trss_after_kb\topened\tfailed\talive\tbytes_per_conn\n' \
         >"$WORK_DIR/results/memory.tsv"
@@ -549,17 +620,20 @@ main() {
     for sc in $SCENARIOS; do
         case $sc in
             1 | 2 | 3 | 4) tput+=("$sc") ;;
+            7) if (($(nproc) < 2)); then note "scenario 7 on $(nproc) CPU: the two server processes share it"; fi
+               tput+=(7) ;;
             5) if ((NOFILE < 1100)); then note "skipping scenario 5: fd limit $NOFILE < 1100"; else tput+=(5); fi ;;
             6) if ((NOFILE < IDLE_CONNS + 100)); then
                    note "scenario 6: fd limit $NOFILE is low for $IDLE_CONNS connections"
                fi
                mem=1 ;;
-            *) die "unknown scenario '$sc' (valid: 1-6)" ;;
+            *) die "unknown scenario '$sc' (valid: 1-7)" ;;
         esac
     done
 
     log "servers: ${servers[*]}; scenarios: $SCENARIOS; rounds: $ROUNDS; duration: $DURATION" \
-        "(+${WARMUP}s warm-up); server CPU $SERVER_CPU, wrk CPU $CLIENT_CPU; fd limit $NOFILE"
+        "(+${WARMUP}s warm-up); server CPU $SERVER_CPU, wrk CPU $CLIENT_CPU (scenario 7: unpinned);" \
+        "fd limit $NOFILE"
 
     local round i n=${#servers[@]}
     for ((round = 1; round <= ROUNDS; round++)); do

@@ -7,6 +7,9 @@ RUNS_TSV has one row per measured wrk run (see bench.sh for the columns);
 every metric is reduced to its median over rounds.  Ratios compare tinyhttpd
 with each reference server: req/s ratio > 1 means tinyhttpd is faster,
 CPU/req ratio < 1 means tinyhttpd spends less CPU per request.
+
+Scenario 7 runs every server unpinned with two processes where it can;
+a server that ran as a single process there (lighttpd) is marked "*".
 """
 
 import csv
@@ -15,6 +18,8 @@ import statistics
 import sys
 
 TINY = "tinyhttpd"
+# Scenarios meant to run the servers with more than one process.
+MULTI_PROCESS = {7}
 
 
 def read_tsv(path):
@@ -36,12 +41,13 @@ def runs_table(rows):
               .setdefault(r["server"], []).append(r)
 
     med = {}
-    hdr = ("%-20s %-9s %6s %11s %9s %9s %9s %10s %7s %9s %9s"
+    hdr = ("%-22s %-9s %6s %11s %9s %9s %9s %10s %7s %9s %9s"
            % ("scenario", "server", "rounds", "req/s", "MB/s", "p50 ms",
               "p99 ms", "CPU us/req", "errors", "rps ratio", "cpu ratio"))
     print("Throughput (median over rounds; ratios are tinyhttpd / that server)")
     print(hdr)
     print("-" * len(hdr))
+    single = []
     for (sc, name), by_server in sorted(groups.items()):
         stats = {}
         for server, rs in by_server.items():
@@ -50,9 +56,12 @@ def runs_table(rows):
             errors = sum(int(r[k]) for r in rs for k in
                          ("err_connect", "err_read", "err_write",
                           "err_timeout", "non2xx"))
+            # Server processes at the end of the run (older files lack it).
+            procs = max(int(r.get("procs") or 0) for r in rs)
             stats[server] = dict(n=len(rs), rps=m("rps"), mbps=m("mbps"),
                                  p50=m("p50_us") / 1000, p99=m("p99_us") / 1000,
-                                 cpu=m("cpu_us_per_req"), errors=errors)
+                                 cpu=m("cpu_us_per_req"), errors=errors,
+                                 procs=procs)
         med[sc] = stats
         tiny = stats.get(TINY)
         order = sorted(stats, key=lambda s: (s != TINY, s))
@@ -64,9 +73,16 @@ def runs_table(rows):
                 cpu_r = ratio(tiny["cpu"], st["cpu"])
             err = str(st["errors"]) + (" !!" if st["errors"] else "")
             label = "%d %s" % (sc, name) if i == 0 else ""
-            print("%-20s %-9s %6d %11.0f %9.1f %9.3f %9.3f %10.2f %7s %9s %9s"
-                  % (label, server, st["n"], st["rps"], st["mbps"], st["p50"],
+            shown = server
+            if sc in MULTI_PROCESS and st["procs"] == 1:
+                shown += "*"
+                single.append((sc, server))
+            print("%-22s %-9s %6d %11.0f %9.1f %9.3f %9.3f %10.2f %7s %9s %9s"
+                  % (label, shown, st["n"], st["rps"], st["mbps"], st["p50"],
                      st["p99"], st["cpu"], err, rps_r, cpu_r))
+    for sc, server in single:
+        print("* scenario %d: %s ran as a single process, so it could use at "
+              "most one core" % (sc, server))
     return med
 
 
@@ -99,6 +115,11 @@ def main():
     if mem:
         memory_table(mem)
     print()
+    # Scenario 7's ratio first: the scenario 1 line stays the last line.
+    s7 = med.get(7, {})
+    if TINY in s7 and "nginx" in s7:
+        print("tinyhttpd/nginx req/s ratio, 2 workers (scenario 7): %s"
+              % ratio(s7[TINY]["rps"], s7["nginx"]["rps"]))
     s1 = med.get(1, {})
     if TINY in s1 and "nginx" in s1:
         print("tinyhttpd/nginx req/s ratio: %s" % ratio(s1[TINY]["rps"],
