@@ -170,7 +170,7 @@ impl Site {
             file,
             len,
             modified: metadata.modified().ok(),
-            last_modified: metadata.modified().ok().map(date::render),
+            last_modified: metadata.modified().ok().and_then(date::render),
             content_type: mime::content_type(&path[name_start..])
                 .unwrap_or(self.options.default_type),
             bytes,

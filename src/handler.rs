@@ -198,7 +198,8 @@ fn file_reply(request: &Request<'_>, selected: Selected) -> Reply {
     let file = &selected.file;
     let validators = Validators {
         etag: &file.etag,
-        last_modified: file.modified,
+        // A time that cannot be sent as Last-Modified cannot be compared with one either.
+        last_modified: file.last_modified.and(file.modified),
     };
     let honour_range = match conditional::evaluate(&request.conditions, true, &validators) {
         Outcome::NotModified => return Reply::NotModified(selected),

@@ -14,6 +14,8 @@ use std::time::SystemTime;
 
 use percent_encoding::{NON_ALPHANUMERIC, percent_encode};
 
+use crate::http::date;
+
 /// A listing stops after this many entries, with a note, so one huge directory cannot make
 /// an unbounded page or hold the loop for long.
 pub const MAX_ENTRIES: usize = 10_000;
@@ -117,8 +119,8 @@ fn row(html: &mut Vec<u8>, entry: &Entry) {
         html.extend_from_slice(itoa::Buffer::new().format(entry.len).as_bytes());
     }
     html.extend_from_slice(b"</td><td>");
-    if let Some(modified) = entry.modified {
-        html.extend_from_slice(httpdate::fmt_http_date(modified).as_bytes());
+    if let Some(modified) = entry.modified.and_then(date::render) {
+        html.extend_from_slice(&modified);
     }
     html.extend_from_slice(b"</td></tr>\n");
 }

@@ -257,3 +257,27 @@ fn file_replaced_by_rename_is_sent_whole_and_soon_fresh() {
         thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// A file dated before 1970 (archives carry such dates; httpdate cannot render them) is
+/// served without a Last-Modified, and listed, instead of bringing the server down. Dates
+/// past year 9999 are covered by `http::date`'s unit test: file systems cannot store them.
+#[test]
+fn files_with_dates_http_cannot_express_are_served() {
+    let server = Server::start(&["--autoindex"]);
+    let old = server.write("dated/old.txt", "from 1960\n");
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(std::time::UNIX_EPOCH - Duration::from_secs(10 * 365 * 86_400))
+        .unwrap();
+    let response = server.get("/dated/old.txt");
+    assert_eq!(response.status, 200, "{}", response.summary());
+    assert_eq!(response.body, b"from 1960\n");
+    assert_eq!(response.header("Last-Modified"), None);
+    assert!(response.header("ETag").is_some());
+    let listing = server.get("/dated/");
+    assert_eq!(listing.status, 200, "{}", listing.summary());
+    assert!(listing.body_text().contains("old.txt"));
+    server.assert_alive();
+}

@@ -25,29 +25,51 @@ impl DateCache {
         let second = now
             .duration_since(UNIX_EPOCH)
             .map_or(0, |since| since.as_secs());
-        if second != self.second {
-            self.text = render(now);
+        if second != self.second
+            && let Some(text) = render(now)
+        {
+            self.text = text;
             self.second = second;
         }
         &self.text
     }
 }
 
-/// `time` as an IMF-fixdate. Years past 9999 do not fit the format and render as the latest
-/// date that does.
-pub fn render(time: SystemTime) -> [u8; HTTP_DATE_LEN] {
-    let mut text = *b"Fri, 31 Dec 9999 23:59:59 GMT";
-    let rendered = httpdate::fmt_http_date(time);
-    if rendered.len() == HTTP_DATE_LEN {
-        text.copy_from_slice(rendered.as_bytes());
+/// The first second that does not fit an IMF-fixdate's four-digit year (10000-01-01).
+const YEAR_10000_SECS: u64 = 253_402_300_800;
+
+/// `time` as an IMF-fixdate, or `None` when it cannot be one: before 1970 (which httpdate
+/// cannot render) or after year 9999 (which the format cannot hold). A file may carry such
+/// a time (archives do); it then simply has no `Last-Modified`.
+pub fn render(time: SystemTime) -> Option<[u8; HTTP_DATE_LEN]> {
+    let since_epoch = time.duration_since(UNIX_EPOCH).ok()?;
+    if since_epoch.as_secs() >= YEAR_10000_SECS {
+        return None;
     }
-    text
+    let rendered = httpdate::fmt_http_date(time);
+    let mut text = [0; HTTP_DATE_LEN];
+    text.copy_from_slice(rendered.as_bytes().get(..HTTP_DATE_LEN)?);
+    Some(text)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn out_of_range_times_render_as_nothing() {
+        assert_eq!(render(UNIX_EPOCH - Duration::from_secs(1)), None);
+        assert_eq!(
+            render(UNIX_EPOCH + Duration::from_secs(YEAR_10000_SECS)),
+            None
+        );
+        assert_eq!(
+            render(UNIX_EPOCH + Duration::from_secs(YEAR_10000_SECS - 1)),
+            Some(*b"Fri, 31 Dec 9999 23:59:59 GMT")
+        );
+        assert_eq!(render(UNIX_EPOCH), Some(*b"Thu, 01 Jan 1970 00:00:00 GMT"));
+    }
 
     #[test]
     fn renders_imf_fixdate() {

@@ -218,7 +218,7 @@ mod tests {
         head.content_length = Some(1234);
         head.content_type = Some(HTML);
         let modified = date::render(UNIX_EPOCH + Duration::from_secs(784_111_777));
-        head.last_modified = Some(&modified);
+        head.last_modified = modified.as_ref();
         head.write(&mut out);
         assert_eq!(
             String::from_utf8(out).unwrap(),
