@@ -10,8 +10,8 @@
 //! whole batch to a writer thread over a bounded channel; so a disk or a pipe that is slow,
 //! or a reader of stdout that stops, delays only that thread. If the thread falls more than
 //! `QUEUED_BATCHES` behind, batches are dropped and counted, never buffered without bound.
-//! On exit everything buffered is handed over and the thread is joined, so a graceful
-//! shutdown loses no line.
+//! On exit everything buffered is handed over and waited for (within the drain timeout), so
+//! a graceful shutdown loses no line.
 //!
 //! The byte count is of body bytes actually sent: a client that aborts a download is logged
 //! with what it received.
@@ -20,8 +20,7 @@ use std::cell::{Cell, RefCell};
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::net::IpAddr;
-use std::sync::mpsc::{self, SyncSender, TrySendError};
-use std::thread::JoinHandle;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::event_loop::TaskId;
@@ -30,11 +29,15 @@ use crate::event_loop::TaskId;
 const QUEUED_BATCHES: usize = 64;
 /// A batch is handed over early once it is this large.
 const FLUSH_BYTES: usize = 64 * 1024;
+/// How often `finish` retries a full queue.
+const FINISH_POLL: Duration = Duration::from_millis(5);
 
 pub struct AccessLog {
     buffer: RefCell<Vec<u8>>,
-    batches: Option<SyncSender<Vec<u8>>>,
-    writer: Option<JoinHandle<()>>,
+    /// `None` once `finish` has handed everything over.
+    batches: RefCell<Option<SyncSender<Vec<u8>>>>,
+    /// Disconnects when the writer thread has written everything and ended.
+    writer_done: Receiver<()>,
     flusher: Cell<Option<TaskId>>,
     dropped_lines: Cell<u64>,
     clock: RefCell<LogClock>,
@@ -54,7 +57,8 @@ impl AccessLog {
             )
         };
         let (batches, received) = mpsc::sync_channel::<Vec<u8>>(QUEUED_BATCHES);
-        let writer = std::thread::Builder::new()
+        let (finished, writer_done) = mpsc::channel::<()>();
+        std::thread::Builder::new()
             .name("access-log".to_string())
             .spawn(move || {
                 for batch in received {
@@ -62,11 +66,12 @@ impl AccessLog {
                     let _ = sink.write_all(&batch);
                     let _ = sink.flush();
                 }
+                drop(finished);
             })?;
         Ok(AccessLog {
             buffer: RefCell::new(Vec::new()),
-            batches: Some(batches),
-            writer: Some(writer),
+            batches: RefCell::new(Some(batches)),
+            writer_done,
             flusher: Cell::new(None),
             dropped_lines: Cell::new(0),
             clock: RefCell::new(LogClock::default()),
@@ -96,7 +101,8 @@ impl AccessLog {
         if batch.is_empty() {
             return;
         }
-        let Some(batches) = &self.batches else {
+        let batches = self.batches.borrow();
+        let Some(batches) = batches.as_ref() else {
             return;
         };
         if let Err(TrySendError::Full(batch) | TrySendError::Disconnected(batch)) =
@@ -112,18 +118,31 @@ impl AccessLog {
         self.dropped_lines.get()
     }
 
-    /// Flushes, lets the writer finish everything queued, and waits for it. Unlike `flush`,
-    /// this waits for room in the queue: at exit, no line is dropped.
-    pub fn finish(&mut self) {
-        let batch = std::mem::take(&mut *self.buffer.borrow_mut());
-        if let Some(batches) = self.batches.take()
-            && !batch.is_empty()
-        {
-            let _ = batches.send(batch);
+    /// Hands over what is buffered and waits, until `deadline` at the latest, for the writer
+    /// to write everything. Unlike `flush`, this waits for room in the queue, so a graceful
+    /// exit loses no line; the deadline keeps a destination that stopped taking lines (a
+    /// stalled pipe) from holding the exit for ever. Returns whether everything was written.
+    pub fn finish(&self, deadline: Instant) -> bool {
+        let mut batch = std::mem::take(&mut *self.buffer.borrow_mut());
+        let Some(batches) = self.batches.borrow_mut().take() else {
+            return true;
+        };
+        while !batch.is_empty() {
+            match batches.try_send(batch) {
+                Ok(()) | Err(TrySendError::Disconnected(_)) => break,
+                Err(TrySendError::Full(returned)) if Instant::now() < deadline => {
+                    batch = returned;
+                    std::thread::sleep(FINISH_POLL);
+                }
+                Err(TrySendError::Full(_)) => return false,
+            }
         }
-        if let Some(writer) = self.writer.take() {
-            let _ = writer.join();
-        }
+        drop(batches);
+        let wait = deadline.saturating_duration_since(Instant::now());
+        matches!(
+            self.writer_done.recv_timeout(wait),
+            Err(RecvTimeoutError::Disconnected)
+        )
     }
 
     /// `[25/Nov/2026:20:01:07 +0000]`, rendered at most once per second.
@@ -147,12 +166,6 @@ impl AccessLog {
         escape(&mut line, request_line);
         line.extend_from_slice(b"\" ");
         line
-    }
-}
-
-impl Drop for AccessLog {
-    fn drop(&mut self) {
-        self.finish();
     }
 }
 
@@ -386,8 +399,8 @@ mod tests {
     fn line_format() {
         let log = AccessLog {
             buffer: RefCell::new(Vec::new()),
-            batches: None,
-            writer: None,
+            batches: RefCell::new(None),
+            writer_done: mpsc::channel().1,
             flusher: Cell::new(None),
             dropped_lines: Cell::new(0),
             clock: RefCell::new(LogClock::default()),

@@ -273,7 +273,7 @@ impl<T: Task> EventLoop<T> {
     pub fn run(&mut self) -> io::Result<Exit> {
         while self.live_tasks > 0 {
             self.turn()?;
-            if self.drain_deadline.is_some_and(|d| d <= Instant::now()) {
+            if self.live_tasks > 0 && self.drain_deadline.is_some_and(|d| d <= Instant::now()) {
                 return Ok(Exit::DrainExpired {
                     abandoned: self.live_tasks,
                 });

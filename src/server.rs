@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::os::fd::RawFd;
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::time::Instant;
 
 use socket2::Socket;
 
@@ -194,8 +195,24 @@ pub fn serve(config: &Config, site: Site, socket: Socket) -> Result<Exit, StartE
         log.set_flusher(flusher);
     }
     event_loop
-        .spawn(ServerTask::Listener(Listener::new(socket, shared)))
+        .spawn(ServerTask::Listener(Listener::new(
+            socket,
+            Rc::clone(&shared),
+        )))
         .map_err(StartError::EventLoop)?;
 
-    event_loop.run().map_err(StartError::EventLoop)
+    let exit = event_loop.run().map_err(StartError::EventLoop)?;
+    if let Some(log) = shared.access_log() {
+        let deadline = Instant::now() + config.drain_timeout();
+        if !log.finish(deadline) {
+            eprintln!("tinyhttpd: access log: the last lines could not be written in time");
+        }
+        if log.dropped_lines() > 0 {
+            eprintln!(
+                "tinyhttpd: access log: {} lines dropped while the destination was too slow",
+                log.dropped_lines()
+            );
+        }
+    }
+    Ok(exit)
 }

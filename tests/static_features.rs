@@ -1129,3 +1129,44 @@ fn sigterm_writes_every_logged_request() {
         "exit status after SIGTERM: {status} (the log was complete)"
     );
 }
+
+/// A log destination that stops taking lines (a pipe nobody reads) cannot hold the exit:
+/// after SIGTERM the server gives the writer at most the drain timeout, says so, and exits.
+#[test]
+fn stalled_log_pipe_does_not_hold_the_exit() {
+    let dir = TempDir::new();
+    let fifo = dir.path().join("log.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("note: mkfifo unavailable, test skipped");
+        return;
+    }
+    // A reader that opens the pipe (so the server's open succeeds) and never reads.
+    let mut reader = Command::new("sh")
+        .arg("-c")
+        .arg("exec sleep 30 < \"$0\"")
+        .arg(&fifo)
+        .spawn()
+        .unwrap();
+    let fifo_arg = fifo.to_str().unwrap().to_string();
+    let mut server = OwnServer::start(&["--access-log", &fifo_arg, "--drain-timeout", "1"]);
+    server.write("a.txt", "alpha\n");
+
+    // Far more log than a pipe holds: the writer blocks.
+    let user_agent = "u".repeat(300);
+    let request = format!("GET /a.txt HTTP/1.1\r\nHost: x\r\nUser-Agent: {user_agent}\r\n\r\n");
+    let mut conn = Conn::connect(server.addr);
+    for _ in 0..20 {
+        conn.send(request.repeat(50));
+        for _ in 0..50 {
+            assert_eq!(conn.read_response().status, 200);
+        }
+    }
+    drop(conn);
+    server.sigterm();
+    let status = server.wait_exit(Duration::from_secs(5));
+    let _ = reader.kill();
+    let _ = reader.wait();
+    let status = status.expect("the server is still running 5 s after SIGTERM");
+    assert_eq!(status.code(), Some(0));
+}
