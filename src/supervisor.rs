@@ -7,7 +7,8 @@
 //! it runs. It then forks the workers and waits for signals: a worker that dies is started
 //! again; SIGINT or SIGTERM is passed on to every worker, each drains as a single server
 //! would, and the supervisor exits once all are gone (0 if all exited cleanly). A second
-//! signal is passed on too, which ends the workers at once.
+//! signal is passed on too, which ends the workers at once. SIGHUP is passed on as SIGTERM,
+//! and a worker whose supervisor dies (even by SIGKILL) gets SIGTERM from the kernel.
 //!
 //! `fork` returns twice: in a worker, `run` returns that worker's own result, so it leaves
 //! through `main` like a single server would.
@@ -72,8 +73,15 @@ pub fn run(config: &Config, addr: SocketAddr) -> Result<Exit, StartError> {
             }
             signal => {
                 stopping = true;
+                // Workers drain on SIGINT and SIGTERM; a hang-up (the terminal went away)
+                // asks for the same graceful end.
+                let forward = if signal == libc::SIGHUP {
+                    libc::SIGTERM
+                } else {
+                    signal
+                };
                 for worker in &workers {
-                    process::send_signal(worker.pid, signal);
+                    process::send_signal(worker.pid, forward);
                 }
             }
         }
@@ -93,19 +101,21 @@ enum Started {
 }
 
 fn start_worker(config: &Config, bound: SocketAddr) -> Result<Started, StartError> {
+    let supervisor = libc::pid_t::try_from(std::process::id()).unwrap_or(0);
     // SAFETY: the supervisor never starts a thread, so this process is single-threaded.
     match unsafe { process::fork() }.map_err(StartError::Workers)? {
         Forked::Parent { child } => Ok(Started::Parent(Worker {
             pid: child,
             started: Instant::now(),
         })),
-        Forked::Child => Ok(Started::Worker(worker(config, bound))),
+        Forked::Child => Ok(Started::Worker(worker(config, bound, supervisor))),
     }
 }
 
 /// The body of a worker process: a single server on its own SO_REUSEPORT socket.
-fn worker(config: &Config, bound: SocketAddr) -> Result<Exit, StartError> {
+fn worker(config: &Config, bound: SocketAddr, supervisor: libc::pid_t) -> Result<Exit, StartError> {
     process::leave_process_group().map_err(StartError::Workers)?;
+    process::terminate_with_parent(supervisor).map_err(StartError::Workers)?;
     let listen_error = |source| StartError::Listen {
         addr: bound,
         source,

@@ -133,3 +133,33 @@ fn workers_flag_is_validated() {
         assert_eq!(status.code(), Some(2), "--workers {bad}: {stderr}");
     }
 }
+
+#[test]
+fn workers_end_when_the_supervisor_is_killed_or_hung_up() {
+    for (signal, what) in [(libc::SIGKILL, "SIGKILL"), (libc::SIGHUP, "SIGHUP")] {
+        let mut server = Server::start(&["--workers", "2"]);
+        let supervisor = server.pid();
+        let workers = wait_for_children(supervisor, 2, Duration::from_secs(5));
+        assert_eq!(workers.len(), 2);
+        server.signal(signal);
+        let _ = server.wait_exit(Duration::from_secs(5));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let alive = |pid: libc::pid_t| std::path::Path::new(&format!("/proc/{pid}")).exists();
+        while workers.iter().any(|&w| alive(w)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // Workers re-parented to init are reaped by it; a zombie would still show in /proc,
+        // so look at the state too.
+        let running: Vec<_> = workers
+            .iter()
+            .filter(|&&w| {
+                std::fs::read_to_string(format!("/proc/{w}/stat"))
+                    .is_ok_and(|stat| !stat.contains(") Z "))
+            })
+            .collect();
+        assert!(
+            running.is_empty(),
+            "after {what} on the supervisor, workers {running:?} run on"
+        );
+    }
+}

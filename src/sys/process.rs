@@ -114,7 +114,8 @@ pub unsafe fn fork() -> io::Result<Forked> {
     })
 }
 
-/// Blocks SIGINT, SIGTERM and SIGCHLD, so `wait_for_signal` can take them one at a time.
+/// Blocks SIGINT, SIGTERM, SIGHUP and SIGCHLD, so `wait_for_signal` can take them one at a
+/// time.
 pub fn block_supervisor_signals() -> io::Result<()> {
     let set = supervisor_set();
     // SAFETY: `set` is an initialised sigset; the old mask is not wanted (null).
@@ -126,7 +127,7 @@ pub fn block_supervisor_signals() -> io::Result<()> {
     }
 }
 
-/// Waits for SIGINT, SIGTERM or SIGCHLD (blocked beforehand) and returns its number.
+/// Waits for SIGINT, SIGTERM, SIGHUP or SIGCHLD (blocked beforehand) and returns its number.
 pub fn wait_for_signal() -> io::Result<i32> {
     let set = supervisor_set();
     let mut signal = 0;
@@ -162,8 +163,26 @@ pub fn send_signal(pid: libc::pid_t, signal: i32) {
 fn supervisor_set() -> libc::sigset_t {
     let mut set = termination_set();
     // SAFETY: `set` was initialised by sigemptyset in termination_set.
-    unsafe { libc::sigaddset(&mut set, libc::SIGCHLD) };
+    unsafe {
+        libc::sigaddset(&mut set, libc::SIGCHLD);
+        libc::sigaddset(&mut set, libc::SIGHUP);
+    }
     set
+}
+
+/// Asks the kernel to send this process SIGTERM when its parent dies, so a worker never
+/// outlives its supervisor (killed with SIGKILL, say). Fails if the parent is already gone:
+/// `parent` is the pid it had before the fork.
+pub fn terminate_with_parent(parent: libc::pid_t) -> io::Result<()> {
+    // SAFETY: PR_SET_PDEATHSIG takes a signal number; the other arguments are unused.
+    check(unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM, 0, 0, 0) })?;
+    // SAFETY: getppid takes no arguments and cannot fail.
+    if unsafe { libc::getppid() } != parent {
+        return Err(io::Error::other(
+            "the supervisor exited before the worker started",
+        ));
+    }
+    Ok(())
 }
 
 /// Moves this process into a process group of its own, so a Ctrl-C at the terminal reaches
