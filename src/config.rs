@@ -15,6 +15,9 @@ pub const INPUT_BUFFER_BYTES: usize = 16 * 1024;
 pub const OUTPUT_FLUSH_BYTES: usize = 64 * 1024;
 /// Bytes one connection may send per resume before it yields to the others.
 pub const SEND_BUDGET_BYTES: usize = 1024 * 1024;
+/// Bytes one connection may read per resume while discarding a body or lingering before
+/// it yields: a client flooding us cannot hold the loop.
+pub const READ_BUDGET_BYTES: usize = 256 * 1024;
 /// Requests one connection may parse per resume before it yields to the others.
 pub const REQUESTS_PER_RESUME: usize = 64;
 /// Connections accepted per resume of the listener before it yields to the connections.

@@ -32,11 +32,11 @@ use std::time::Instant;
 use crate::access_log::{AccessLog, LogBook, PendingLine};
 use crate::buffer::{InputBuffer, Received};
 use crate::config::{
-    LINGER_TIMEOUT, MAX_HEAD_BYTES, OUTPUT_FLUSH_BYTES, REQUESTS_PER_RESUME, SEND_BUDGET_BYTES,
-    TIMER_SLACK,
+    LINGER_TIMEOUT, MAX_HEAD_BYTES, OUTPUT_FLUSH_BYTES, READ_BUDGET_BYTES, REQUESTS_PER_RESUME,
+    SEND_BUDGET_BYTES, TIMER_SLACK,
 };
 use crate::event_loop::{Context, Step, TaskId, Wake};
-use crate::handler::{self, Reply};
+use crate::handler;
 use crate::http::Status;
 use crate::http::chunked::ChunkedDecoder;
 use crate::http::request::{self, Body, Method, Version};
@@ -106,10 +106,20 @@ enum Flow {
     Stop(Step),
 }
 
+/// What one read from the socket brought.
+enum Inflow {
+    Bytes,
+    /// End of stream, or a failed socket: either way nothing more will come.
+    End,
+    /// Nothing to read now (`EAGAIN`); `can_read` is cleared.
+    Dry,
+}
+
 /// The share of the loop one resume may use.
 struct Budget {
     requests: usize,
     send_bytes: usize,
+    read_bytes: usize,
 }
 
 impl<S: Transport> Connection<S> {
@@ -157,6 +167,7 @@ impl<S: Transport> Connection<S> {
         let mut budget = Budget {
             requests: REQUESTS_PER_RESUME,
             send_bytes: SEND_BUDGET_BYTES,
+            read_bytes: READ_BUDGET_BYTES,
         };
         loop {
             let state = std::mem::replace(&mut self.state, State::Done);
@@ -164,13 +175,15 @@ impl<S: Transport> Connection<S> {
                 State::ReadHead { scanned, deadline } => {
                     self.read_head(scanned, deadline, &mut budget, cx)
                 }
-                State::DiscardBody { body, deadline } => self.discard_body(body, deadline, cx),
+                State::DiscardBody { body, deadline } => {
+                    self.discard_body(body, deadline, &mut budget, cx)
+                }
                 State::Send {
                     file,
                     then,
                     deadline,
                 } => self.send(file, then, deadline, &mut budget, cx),
-                State::Linger { deadline } => self.linger(deadline),
+                State::Linger { deadline } => self.linger(deadline, &mut budget),
                 State::Done => (State::Done, Flow::Stop(Step::Done)),
             };
             self.state = state;
@@ -224,7 +237,9 @@ impl<S: Transport> Connection<S> {
         let scanned = scanned.saturating_sub(self.skip_empty_lines());
         match request::find_head_end(self.input.filled(), scanned, MAX_HEAD_BYTES) {
             Ok(Some(head_len)) => {
-                if budget.requests == 0 {
+                // Whatever this resume has spent (requests answered, bytes written, as after
+                // a large listing), the next request waits for the next turn.
+                if budget.requests == 0 || budget.send_bytes == 0 {
                     return (
                         State::ReadHead { scanned, deadline },
                         Flow::Stop(Step::Yield),
@@ -254,10 +269,9 @@ impl<S: Transport> Connection<S> {
             return self.wait_for_head(scanned, deadline);
         }
         let was_idle = self.input.is_empty();
-        match self.input.receive(&mut self.stream) {
-            Ok(received) if received.len == 0 => (State::Done, Flow::Stop(Step::Done)),
-            Ok(received) => {
-                self.note_short_read(received);
+        match self.receive(budget) {
+            Inflow::End => (State::Done, Flow::Stop(Step::Done)),
+            Inflow::Bytes => {
                 let deadline = if was_idle {
                     cx.now() + self.shared.timeouts.head
                 } else {
@@ -265,11 +279,7 @@ impl<S: Transport> Connection<S> {
                 };
                 (State::ReadHead { scanned, deadline }, Flow::Continue)
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                self.can_read = false;
-                self.wait_for_head(scanned, deadline)
-            }
-            Err(_) => (State::Done, Flow::Stop(Step::Done)),
+            Inflow::Dry => self.wait_for_head(scanned, deadline),
         }
     }
 
@@ -334,7 +344,7 @@ impl<S: Transport> Connection<S> {
         let has_body = !matches!(request.body, Body::None);
         let must_close = !request.keep_alive
             || (request.expect_continue && has_body)
-            || matches!(reply, Reply::Error(Status::BadRequest))
+            || reply.status() == Status::BadRequest
             || self.draining;
         let keep_alive = !must_close;
         let persistence = match (keep_alive, request.version) {
@@ -458,6 +468,7 @@ impl<S: Transport> Connection<S> {
         &mut self,
         mut body: BodyLeft,
         deadline: Instant,
+        budget: &mut Budget,
         cx: &mut Context<'_, T>,
     ) -> (State, Flow) {
         if !self.input.is_empty() {
@@ -494,27 +505,23 @@ impl<S: Transport> Connection<S> {
             return (state, Flow::Continue);
         }
         if !self.can_read {
-            return (
-                State::DiscardBody { body, deadline },
-                Flow::Stop(Step::Blocked),
-            );
+            let state = State::DiscardBody { body, deadline };
+            return (state, Flow::Stop(Step::Blocked));
         }
-        self.shared.buffers.borrow_mut().fill_input(&mut self.input);
-        match self.input.receive(&mut self.stream) {
-            Ok(received) if received.len == 0 => (State::Done, Flow::Stop(Step::Done)),
-            Ok(received) => {
-                self.note_short_read(received);
+        if budget.read_bytes == 0 {
+            let state = State::DiscardBody { body, deadline };
+            return (state, Flow::Stop(Step::Yield));
+        }
+        match self.receive(budget) {
+            Inflow::End => (State::Done, Flow::Stop(Step::Done)),
+            Inflow::Bytes => {
                 let deadline = cx.now() + self.shared.timeouts.body;
                 (State::DiscardBody { body, deadline }, Flow::Continue)
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                self.can_read = false;
-                (
-                    State::DiscardBody { body, deadline },
-                    Flow::Stop(Step::Blocked),
-                )
+            Inflow::Dry => {
+                let state = State::DiscardBody { body, deadline };
+                (state, Flow::Stop(Step::Blocked))
             }
-            Err(_) => (State::Done, Flow::Stop(Step::Done)),
         }
     }
 
@@ -640,7 +647,7 @@ impl<S: Transport> Connection<S> {
                 }
                 self.input.clear();
                 if !linger {
-                    return self.close_unless_more_arrived(now);
+                    return self.close_unless_more_arrived(now, budget);
                 }
                 State::Linger {
                     deadline: now + LINGER_TIMEOUT,
@@ -652,33 +659,51 @@ impl<S: Transport> Connection<S> {
 
     /// The client has no reason to send more: if nothing has arrived, close at once (our FIN
     /// is out, the receive queue is empty, so the close is clean); else linger after all.
-    fn close_unless_more_arrived(&mut self, now: Instant) -> (State, Flow) {
-        self.shared.buffers.borrow_mut().fill_input(&mut self.input);
-        match self.input.receive(&mut self.stream) {
-            Ok(received) if received.len > 0 => {
+    fn close_unless_more_arrived(&mut self, now: Instant, budget: &mut Budget) -> (State, Flow) {
+        match self.receive(budget) {
+            Inflow::Bytes => {
                 self.input.clear();
                 let state = State::Linger {
                     deadline: now + LINGER_TIMEOUT,
                 };
                 (state, Flow::Continue)
             }
-            _ => (State::Done, Flow::Stop(Step::Done)),
+            Inflow::End | Inflow::Dry => (State::Done, Flow::Stop(Step::Done)),
         }
     }
 
-    fn linger(&mut self, deadline: Instant) -> (State, Flow) {
+    /// Reads and drops what the client still sends, until it closes (or the deadline).
+    fn linger(&mut self, deadline: Instant, budget: &mut Budget) -> (State, Flow) {
         loop {
             if !self.can_read {
                 return (State::Linger { deadline }, Flow::Stop(Step::Blocked));
             }
-            self.input.clear();
-            self.shared.buffers.borrow_mut().fill_input(&mut self.input);
-            match self.input.receive(&mut self.stream) {
-                Ok(received) if received.len == 0 => return (State::Done, Flow::Stop(Step::Done)),
-                Ok(received) => self.note_short_read(received),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.can_read = false,
-                Err(_) => return (State::Done, Flow::Stop(Step::Done)),
+            if budget.read_bytes == 0 {
+                return (State::Linger { deadline }, Flow::Stop(Step::Yield));
             }
+            self.input.clear();
+            if let Inflow::End = self.receive(budget) {
+                return (State::Done, Flow::Stop(Step::Done));
+            }
+        }
+    }
+
+    /// Reads what the socket has into the input buffer (taking storage from the pool), and
+    /// charges it to this resume's read budget.
+    fn receive(&mut self, budget: &mut Budget) -> Inflow {
+        self.shared.buffers.borrow_mut().fill_input(&mut self.input);
+        match self.input.receive(&mut self.stream) {
+            Ok(received) if received.len == 0 => Inflow::End,
+            Ok(received) => {
+                budget.read_bytes = budget.read_bytes.saturating_sub(received.len);
+                self.note_short_read(received);
+                Inflow::Bytes
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.can_read = false;
+                Inflow::Dry
+            }
+            Err(_) => Inflow::End,
         }
     }
 }

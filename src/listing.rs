@@ -16,9 +16,9 @@ use percent_encoding::{NON_ALPHANUMERIC, percent_encode};
 
 use crate::http::date;
 
-/// A listing stops after this many entries, with a note, so one huge directory cannot make
-/// an unbounded page or hold the loop for long.
-pub const MAX_ENTRIES: usize = 10_000;
+/// A listing stops after this many entries, with a note: it is built on the loop thread (an
+/// lstat per entry), so this bounds how long one listing holds every other connection.
+pub const MAX_ENTRIES: usize = 2_000;
 
 /// Bytes that stay literal in a link: RFC 3986 unreserved.
 const LINK_ESCAPES: &percent_encoding::AsciiSet = &NON_ALPHANUMERIC
@@ -65,7 +65,9 @@ pub fn page(dir: &File, url_path: &[u8], serve_hidden: bool) -> io::Result<Vec<u
     }
     html.extend_from_slice(b"</table>\n");
     if truncated {
-        html.extend_from_slice(b"<p>Only the first 10000 entries are listed.</p>\n");
+        html.extend_from_slice(b"<p>Only the first ");
+        html.extend_from_slice(itoa::Buffer::new().format(MAX_ENTRIES).as_bytes());
+        html.extend_from_slice(b" entries are listed.</p>\n");
     }
     html.extend_from_slice(b"</body></html>\n");
     Ok(html)

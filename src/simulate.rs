@@ -22,6 +22,7 @@ pub struct Simulation {
     driver: Detached<()>,
     now: Instant,
     done: bool,
+    yields: usize,
 }
 
 impl Simulation {
@@ -48,6 +49,7 @@ impl Simulation {
             driver: Detached::default(),
             now,
             done: false,
+            yields: 0,
         })
     }
 
@@ -109,6 +111,11 @@ impl Simulation {
         self.connection.stream().output_closed
     }
 
+    /// How many times the connection gave up its turn with work left (`Step::Yield`).
+    pub fn yields(&self) -> usize {
+        self.yields
+    }
+
     /// Whether the connection task has finished.
     pub fn is_done(&self) -> bool {
         self.done
@@ -126,7 +133,10 @@ impl Simulation {
             match step {
                 Step::Blocked => return,
                 Step::Done => self.done = true,
-                Step::Yield => wake = Wake::default(),
+                Step::Yield => {
+                    self.yields += 1;
+                    wake = Wake::default();
+                }
             }
         }
         panic!("connection kept running without blocking");
