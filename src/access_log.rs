@@ -9,7 +9,7 @@
 //! notifies the flusher task, which runs later in the same turn or the next and hands the
 //! whole batch to a writer thread over a bounded channel; so a disk or a pipe that is slow,
 //! or a reader of stdout that stops, delays only that thread. If the thread falls more than
-//! `QUEUED_BATCHES` behind, batches are dropped and counted, never buffered without bound.
+//! `LOG_QUEUED_BATCHES` behind, batches are dropped and counted, never buffered without bound.
 //! On exit everything buffered is handed over and waited for (within the drain timeout), so
 //! a graceful shutdown loses no line.
 //!
@@ -23,12 +23,9 @@ use std::net::IpAddr;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::config::{LOG_FLUSH_BYTES, LOG_QUEUED_BATCHES};
 use crate::event_loop::TaskId;
 
-/// Batches waiting for the writer thread before new ones are dropped.
-const QUEUED_BATCHES: usize = 64;
-/// A batch is handed over early once it is this large.
-const FLUSH_BYTES: usize = 64 * 1024;
 /// How often `finish` retries a full queue.
 const FINISH_POLL: Duration = Duration::from_millis(5);
 
@@ -56,7 +53,7 @@ impl AccessLog {
                     .open(destination)?,
             )
         };
-        let (batches, received) = mpsc::sync_channel::<Vec<u8>>(QUEUED_BATCHES);
+        let (batches, received) = mpsc::sync_channel::<Vec<u8>>(LOG_QUEUED_BATCHES);
         let (finished, writer_done) = mpsc::channel::<()>();
         std::thread::Builder::new()
             .name("access-log".to_string())
@@ -88,7 +85,7 @@ impl AccessLog {
         let mut buffer = self.buffer.borrow_mut();
         let was_empty = buffer.is_empty();
         buffer.extend_from_slice(line);
-        if was_empty || buffer.len() >= FLUSH_BYTES {
+        if was_empty || buffer.len() >= LOG_FLUSH_BYTES {
             self.flusher.get()
         } else {
             None

@@ -13,11 +13,8 @@
 
 use std::io;
 
+use crate::config::{POOLED_INPUT_BUFFERS, POOLED_OUTPUT_BUFFERS, POOLED_OUTPUT_MAX_BYTES};
 use crate::transport::Transport;
-
-/// Buffers kept for reuse; beyond these counts, returned buffers are freed.
-const POOLED_INPUTS: usize = 1024;
-const POOLED_OUTPUTS: usize = 1024;
 
 pub struct BufferPool {
     input_bytes: usize,
@@ -56,13 +53,16 @@ impl BufferPool {
     pub fn release(&mut self, input: &mut InputBuffer, output: &mut Vec<u8>) {
         if input.is_empty() && !input.bytes.is_empty() {
             let bytes = std::mem::take(&mut input.bytes);
-            if self.inputs.len() < POOLED_INPUTS {
+            if self.inputs.len() < POOLED_INPUT_BUFFERS {
                 self.inputs.push(bytes);
             }
         }
         if output.is_empty() && output.capacity() > 0 {
             let vec = std::mem::take(output);
-            if self.outputs.len() < POOLED_OUTPUTS {
+            // One large response (a listing) must not pin its memory in the pool for ever.
+            if self.outputs.len() < POOLED_OUTPUT_BUFFERS
+                && vec.capacity() <= POOLED_OUTPUT_MAX_BYTES
+            {
                 self.outputs.push(vec);
             }
         }

@@ -26,11 +26,38 @@ pub const ACCEPTS_PER_RESUME: usize = 64;
 pub const LISTEN_BACKLOG: i32 = 4096;
 /// How long the listener waits before accepting again after running out of fds or memory.
 pub const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(100);
+/// Idle buffers kept for reuse; beyond these counts, returned buffers are freed.
+pub const POOLED_INPUT_BUFFERS: usize = 1024;
+pub const POOLED_OUTPUT_BUFFERS: usize = 1024;
+/// An output vector that grew past this (a large listing) is freed rather than pooled.
+pub const POOLED_OUTPUT_MAX_BYTES: usize = 2 * OUTPUT_FLUSH_BYTES;
+/// How long a cached file is served without looking at the disk again.
+pub const FILE_CACHE_REVALIDATE_AFTER: Duration = Duration::from_secs(1);
+/// At most this many paths are kept (each with up to two variants open); memory for
+/// inlined bytes is bounded by three times this times `INLINE_FILE_MAX_BYTES`.
+pub const FILE_CACHE_ENTRIES: usize = 1024;
+/// Files up to this size are read into memory once, so their responses are a copy into the
+/// output buffer and pipelined responses leave in one write.
+pub const INLINE_FILE_MAX_BYTES: u64 = 16 * 1024;
+/// A listing stops after this many entries, with a note: it is built on the loop thread (an
+/// lstat per entry), so this bounds how long one listing holds every other connection.
+pub const LISTING_MAX_ENTRIES: usize = 2_000;
+/// Access-log batches waiting for the writer thread before new ones are dropped.
+pub const LOG_QUEUED_BATCHES: usize = 64;
+/// An access-log batch is handed to the writer early once it is this large.
+pub const LOG_FLUSH_BYTES: usize = 64 * 1024;
+/// A worker that dies sooner than this after starting is restarted only after this delay,
+/// so a worker that cannot run does not make the supervisor spin.
+pub const WORKER_RESTART_BACKOFF: Duration = Duration::from_secs(1);
 /// How far a connection's timer may lag behind its real deadline before it is re-armed.
 pub const TIMER_SLACK: Duration = Duration::from_millis(500);
 /// How long a closing connection keeps reading what the client still sends, so the kernel
 /// does not answer those bytes with a reset that could destroy our last response in flight.
 pub const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The longest timeout a flag may set (a year): far beyond any use, and far from the point
+/// where adding it to the clock would overflow.
+const MAX_TIMEOUT_SECS: u64 = 365 * 24 * 3600;
 
 #[derive(Parser, Debug, Clone)]
 #[command(
@@ -86,19 +113,19 @@ pub struct Config {
     pub max_body_bytes: u64,
 
     /// Seconds allowed to receive a whole request head (408 after).
-    #[arg(long, default_value_t = 10, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 10, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECS))]
     pub head_timeout: u64,
 
     /// Seconds allowed between reads of a request body.
-    #[arg(long, default_value_t = 10, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 10, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECS))]
     pub body_timeout: u64,
 
     /// Seconds an idle keep-alive connection is kept open.
-    #[arg(long, default_value_t = 60, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 60, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECS))]
     pub keepalive_timeout: u64,
 
     /// Seconds a client may go without accepting any of a response before it is dropped.
-    #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECS))]
     pub send_timeout: u64,
 
     /// Most connections open at once; further clients wait in the listen backlog.
@@ -111,7 +138,7 @@ pub struct Config {
     pub workers: Workers,
 
     /// Seconds in-flight responses get to finish after SIGINT/SIGTERM before the server exits.
-    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    #[arg(long, default_value_t = 10, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=MAX_TIMEOUT_SECS))]
     pub drain_timeout: u64,
 }
 

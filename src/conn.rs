@@ -323,6 +323,16 @@ impl<S: Transport> Connection<S> {
 
     /// Answers the complete head at the front of the input buffer and picks the next state.
     fn respond<T>(&mut self, head_len: usize, cx: &mut Context<'_, T>) -> State {
+        // The log shows the request line as received, before any correction.
+        let log_start = self
+            .shared
+            .log
+            .as_ref()
+            .zip(self.log_book.as_ref())
+            .map(|(log, book)| {
+                let line = request::request_line(&self.input.filled()[..head_len]);
+                log.begin(book.peer(), line, cx.wall_clock())
+            });
         request::downgrade_minor_version(&mut self.input.filled_mut()[..head_len]);
         let head = &self.input.filled()[..head_len];
         let request = match request::parse(head, self.shared.max_body_bytes) {
@@ -352,15 +362,8 @@ impl<S: Transport> Connection<S> {
             (true, Version::Http10) => Persistence::KeepAlive10,
             (true, Version::Http11) => Persistence::KeepAlive11,
         };
-        let log_line = self
-            .shared
-            .log
-            .as_ref()
-            .zip(self.log_book.as_ref())
-            .map(|(log, book)| {
-                let start = log.begin(book.peer(), request_line(head), cx.wall_clock());
-                PendingLine::new(start, request.referer, request.user_agent, cx.now())
-            });
+        let log_line = log_start
+            .map(|start| PendingLine::new(start, request.referer, request.user_agent, cx.now()));
         let body = match request.body {
             Body::None => None,
             Body::Length(len) => Some(BodyLeft::Length(len)),
@@ -719,12 +722,6 @@ impl<S> Drop for Connection<S> {
         let open = &self.shared.open_connections;
         open.set(open.get().saturating_sub(1));
     }
-}
-
-/// The request line of a complete head, for the access log.
-fn request_line(head: &[u8]) -> &[u8] {
-    let end = head.iter().position(|&b| b == b'\r').unwrap_or(head.len());
-    &head[..end]
 }
 
 /// Sets the task's deadline, unless the one already set is at most `TIMER_SLACK` earlier:

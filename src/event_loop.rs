@@ -339,6 +339,7 @@ impl<T: Task> EventLoop<T> {
         let Some(entry) = self
             .slots
             .get_mut(token.index as usize)
+            .filter(|slot| slot.generation == token.generation)
             .and_then(|slot| slot.entry.as_mut())
         else {
             return;

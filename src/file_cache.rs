@@ -3,7 +3,7 @@
 //! also knows the file's precompressed variants (`file.br`, `file.gz`), so finding that
 //! there are none costs nothing per request either.
 //!
-//! Freshness rule: an entry is trusted for `REVALIDATE_AFTER`; after that the next request
+//! Freshness rule: an entry is trusted for `FILE_CACHE_REVALIDATE_AFTER`; after that the next request
 //! resolves the path again, and keeps the cached entry only if it is still the same file,
 //! unchanged (device, inode, size, mtime). So a replaced or deleted file is noticed within
 //! that interval. A small file's bytes are a complete copy, so within it the old version is
@@ -14,17 +14,12 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use crate::config::{FILE_CACHE_ENTRIES, FILE_CACHE_REVALIDATE_AFTER};
 use crate::files::{Resource, Site, StaticFile};
 use crate::http::Status;
 use crate::http::encoding::Coding;
-
-/// How long a cached file is served without looking at the disk again.
-pub const REVALIDATE_AFTER: Duration = Duration::from_secs(1);
-/// At most this many paths are kept (each with up to two variants open); memory for
-/// inlined bytes is bounded by three times this times `files::INLINE_FILE_MAX_BYTES`.
-pub const MAX_ENTRIES: usize = 1024;
 
 /// A file and its precompressed variants, shared between the cache and the responses still
 /// sending them.
@@ -86,7 +81,8 @@ impl FileCache {
             path.push(b'/');
         }
         let cached = self.entries.get(path.as_slice()).and_then(|entry| {
-            let fresh = now.saturating_duration_since(entry.checked_at) < REVALIDATE_AFTER
+            let fresh = now.saturating_duration_since(entry.checked_at)
+                < FILE_CACHE_REVALIDATE_AFTER
                 && entry.files.unchanged_on_disk();
             fresh.then(|| entry.files.clone())
         });
@@ -126,15 +122,16 @@ impl FileCache {
         Ok(Lookup::File(files))
     }
 
-    /// Keeps the cache under `MAX_ENTRIES`: drop what is due for a check anyway, and if
+    /// Keeps the cache under `FILE_CACHE_ENTRIES`: drop what is due for a check anyway, and if
     /// every entry is fresh, start over (simple, and bounded).
     fn make_room(&mut self, now: Instant) {
-        if self.entries.len() < MAX_ENTRIES {
+        if self.entries.len() < FILE_CACHE_ENTRIES {
             return;
         }
-        self.entries
-            .retain(|_, entry| now.saturating_duration_since(entry.checked_at) < REVALIDATE_AFTER);
-        if self.entries.len() >= MAX_ENTRIES {
+        self.entries.retain(|_, entry| {
+            now.saturating_duration_since(entry.checked_at) < FILE_CACHE_REVALIDATE_AFTER
+        });
+        if self.entries.len() >= FILE_CACHE_ENTRIES {
             self.entries.clear();
         }
     }

@@ -14,11 +14,8 @@ use std::time::SystemTime;
 
 use percent_encoding::{NON_ALPHANUMERIC, percent_encode};
 
+use crate::config::LISTING_MAX_ENTRIES;
 use crate::http::date;
-
-/// A listing stops after this many entries, with a note: it is built on the loop thread (an
-/// lstat per entry), so this bounds how long one listing holds every other connection.
-pub const MAX_ENTRIES: usize = 2_000;
 
 /// Bytes that stay literal in a link: RFC 3986 unreserved.
 const LINK_ESCAPES: &percent_encoding::AsciiSet = &NON_ALPHANUMERIC
@@ -66,7 +63,7 @@ pub fn page(dir: &File, url_path: &[u8], serve_hidden: bool) -> io::Result<Vec<u
     html.extend_from_slice(b"</table>\n");
     if truncated {
         html.extend_from_slice(b"<p>Only the first ");
-        html.extend_from_slice(itoa::Buffer::new().format(MAX_ENTRIES).as_bytes());
+        html.extend_from_slice(itoa::Buffer::new().format(LISTING_MAX_ENTRIES).as_bytes());
         html.extend_from_slice(b" entries are listed.</p>\n");
     }
     html.extend_from_slice(b"</body></html>\n");
@@ -81,7 +78,7 @@ fn read_entries(dir: &File, serve_hidden: bool) -> io::Result<(Vec<Entry>, bool)
         if !serve_hidden && name.starts_with(b".") {
             continue;
         }
-        if entries.len() == MAX_ENTRIES {
+        if entries.len() == LISTING_MAX_ENTRIES {
             return Ok((entries, true));
         }
         // lstat: a symlink is listed as itself; following it is left to the request for it,

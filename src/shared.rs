@@ -14,8 +14,7 @@ use crate::file_cache::FileCache;
 use crate::files::Site;
 use crate::http::date::DateCache;
 
-/// What every connection shares: the site, the limits, the cached Date, and the count of
-/// open connections that holds the listener back at `--max-conns`.
+/// See the module documentation.
 pub struct Shared {
     pub(crate) site: Site,
     pub(crate) files: RefCell<FileCache>,

@@ -15,17 +15,13 @@
 
 use std::net::SocketAddr;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crate::config::Config;
+use crate::config::{Config, WORKER_RESTART_BACKOFF};
 use crate::event_loop::Exit;
 use crate::listener::{self, Sharing};
 use crate::server::{self, StartError};
 use crate::sys::process::{self, Forked};
-
-/// A worker that dies sooner than this after starting is restarted only after this delay,
-/// so a worker that cannot run does not make the supervisor spin.
-const RESTART_BACKOFF: Duration = Duration::from_secs(1);
 
 struct Worker {
     pid: libc::pid_t,
@@ -62,8 +58,8 @@ pub fn run(config: &Config, addr: SocketAddr) -> Result<Exit, StartError> {
                         continue;
                     }
                     eprintln!("tinyhttpd: worker {pid} exited; starting another");
-                    if worker.started.elapsed() < RESTART_BACKOFF {
-                        thread::sleep(RESTART_BACKOFF);
+                    if worker.started.elapsed() < WORKER_RESTART_BACKOFF {
+                        thread::sleep(WORKER_RESTART_BACKOFF);
                     }
                     match start_worker(config, bound)? {
                         Started::Parent(worker) => workers.push(worker),

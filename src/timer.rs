@@ -32,14 +32,6 @@ impl Timers {
             _ => None,
         }
     }
-
-    pub fn len(&self) -> usize {
-        self.set.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.set.is_empty()
-    }
 }
 
 #[cfg(test)]
@@ -60,7 +52,7 @@ mod tests {
         assert_eq!(timers.pop_expired(now), Some(1));
         assert_eq!(timers.pop_expired(now), Some(2));
         assert_eq!(timers.pop_expired(now), None);
-        assert_eq!(timers.len(), 1);
+        assert_eq!(timers.next_deadline(), Some(t0 + Duration::from_millis(30)));
     }
 
     #[test]
@@ -71,6 +63,6 @@ mod tests {
         timers.insert(t0, 2);
         timers.remove(t0, 1);
         assert_eq!(timers.pop_expired(t0), Some(2));
-        assert!(timers.is_empty());
+        assert_eq!(timers.next_deadline(), None);
     }
 }

@@ -3,6 +3,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::trim_ows;
+
 /// The precondition header fields of a request (each at most once; see `request`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Conditions<'a> {
@@ -71,7 +73,7 @@ pub fn evaluate(conditions: &Conditions<'_>, safe: bool, validators: &Validators
 
 /// If-Range (§13.1.5): an entity-tag must match strongly; a date must equal Last-Modified.
 fn if_range_matches(value: &[u8], validators: &Validators<'_>) -> bool {
-    let value = value.trim_ascii();
+    let value = trim_ows(value);
     if value.starts_with(b"\"") || value.starts_with(b"W/") {
         return parse_etag(value).is_some_and(|(tag, rest)| {
             rest.is_empty() && tag.matches(validators.etag, Comparison::Strong)
@@ -105,21 +107,21 @@ impl EntityTag<'_> {
 /// `"*"` or a comma-separated list of entity-tags; a list that does not parse matches
 /// nothing.
 fn list_matches(value: &[u8], ours: &[u8], comparison: Comparison) -> bool {
-    let mut rest = value.trim_ascii();
+    let mut rest = trim_ows(value);
     if rest == b"*" {
         return true; // the representation exists: we only evaluate for files we have
     }
     let mut matched = false;
     while !rest.is_empty() {
         if let Some(after_comma) = rest.strip_prefix(b",") {
-            rest = after_comma.trim_ascii_start();
+            rest = trim_ows(after_comma);
             continue;
         }
         let Some((tag, after)) = parse_etag(rest) else {
             return false;
         };
         matched |= tag.matches(ours, comparison);
-        rest = after.trim_ascii_start();
+        rest = trim_ows(after);
         if !rest.is_empty() && !rest.starts_with(b",") {
             return false;
         }
@@ -149,7 +151,7 @@ fn parse_etag(value: &[u8]) -> Option<(EntityTag<'_>, &[u8])> {
 /// An HTTP-date in any of the three formats of §5.6.7, as seconds since the epoch; an
 /// invalid date is `None`, and the field is then ignored.
 fn parse_date(value: &[u8]) -> Option<u64> {
-    let text = std::str::from_utf8(value.trim_ascii()).ok()?;
+    let text = std::str::from_utf8(trim_ows(value)).ok()?;
     let time = httpdate::parse_http_date(text).ok()?;
     time.duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs())
 }

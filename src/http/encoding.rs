@@ -1,5 +1,7 @@
 //! Accept-Encoding (RFC 9110 §12.5.3): which precompressed variant, if any, to send.
 
+use super::trim_ows;
+
 /// The content codings tinyhttpd can send from precompressed files, most preferred first
 /// when the client weighs them equally (Brotli files are the smaller).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,13 +37,13 @@ pub fn weight(accept_encoding: &[u8], coding: Coding) -> u16 {
     let mut any = None;
     for element in accept_encoding.split(|&b| b == b',') {
         let mut params = element.split(|&b| b == b';');
-        let name = params.next().unwrap_or_default().trim_ascii();
+        let name = trim_ows(params.next().unwrap_or_default());
         if name.is_empty() {
             continue;
         }
         let mut q = 1000;
         for param in params {
-            let param = param.trim_ascii();
+            let param = trim_ows(param);
             let Some(value) = param
                 .strip_prefix(b"q=")
                 .or_else(|| param.strip_prefix(b"Q="))

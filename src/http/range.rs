@@ -6,6 +6,8 @@
 //! the file plus part headers; more than `MAX_RANGES` ranges is treated as unparseable, as a
 //! defence against requests built to make many tiny parts.
 
+use super::trim_ows;
+
 /// More ranges than this in one header are ignored.
 pub const MAX_RANGES: usize = 16;
 
@@ -131,10 +133,6 @@ fn parse_digits(digits: &[u8]) -> Option<u64> {
         }
         n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
     })
-}
-
-fn trim_ows(value: &[u8]) -> &[u8] {
-    value.trim_ascii()
 }
 
 #[cfg(test)]

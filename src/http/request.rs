@@ -7,13 +7,13 @@
 
 use super::chunked::ChunkedDecoder;
 use super::conditional::Conditions;
-use super::{Status, is_tchar};
+use super::{Status, is_tchar, trim_ows};
 
 /// How many header lines a request may have before it gets 431.
 pub const MAX_HEADERS: usize = 64;
 
 /// How much of a method token `find_head_end` checks before the line is complete.
-const METHOD_PREFIX_CHECKED: usize = 16;
+const METHOD_PREFIX_CHECKED_BYTES: usize = 16;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {
@@ -106,7 +106,7 @@ pub fn find_head_end(buf: &[u8], from: usize, max_len: usize) -> Result<Option<u
     // (A CR may start an empty line, which the caller skips once its LF arrives.)
     let mut method = buf
         .iter()
-        .take(METHOD_PREFIX_CHECKED)
+        .take(METHOD_PREFIX_CHECKED_BYTES)
         .take_while(|&&b| b != b' ' && b != b'\r');
     if !method.all(|&b| is_tchar(b)) {
         return Err(Status::BadRequest);
@@ -121,11 +121,7 @@ pub fn find_head_end(buf: &[u8], from: usize, max_len: usize) -> Result<Option<u
             return Err(Status::BadRequest);
         }
         if i >= 3 && buf[i - 3..i] == *b"\r\n\r" {
-            return if i < max_len {
-                Ok(Some(i + 1))
-            } else {
-                Err(too_large(buf, max_len))
-            };
+            return Ok(Some(i + 1));
         }
     }
     if buf.len() >= max_len {
@@ -134,11 +130,17 @@ pub fn find_head_end(buf: &[u8], from: usize, max_len: usize) -> Result<Option<u
     Ok(None)
 }
 
+/// The request line of a head, without its CRLF.
+pub fn request_line(head: &[u8]) -> &[u8] {
+    let end = head.iter().position(|&b| b == b'\r').unwrap_or(head.len());
+    &head[..end]
+}
+
 /// Rewrites a request line's `HTTP/1.x` (x from 2 to 9) to `HTTP/1.1` in place: RFC 9110
 /// §2.5 asks a recipient to treat a higher minor version as the highest it implements, and
 /// httparse only knows 1.0 and 1.1. Any other version is left for `parse` to refuse.
 pub fn downgrade_minor_version(head: &mut [u8]) {
-    let line_end = head.iter().position(|&b| b == b'\r').unwrap_or(head.len());
+    let line_end = request_line(head).len();
     let Some(start) = line_end.checked_sub(9) else {
         return;
     };
@@ -233,8 +235,7 @@ pub fn parse(head: &[u8], max_body_len: u64) -> Result<Request<'_>, Status> {
 /// httparse refuses any version but 1.0 and 1.1. A well-formed `HTTP/x.y` we do not speak is
 /// 505 (RFC 9110 §15.6.6); anything else in that place is a malformed request line.
 fn version_error(head: &[u8]) -> Status {
-    let line_end = head.iter().position(|&b| b == b'\r').unwrap_or(head.len());
-    let mut parts = head[..line_end].split(|&b| b == b' ');
+    let mut parts = request_line(head).split(|&b| b == b' ');
     let (Some(_method), Some(_target), Some(version), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
@@ -454,18 +455,6 @@ fn parse_content_length(value: &[u8]) -> Result<u64, Status> {
             .and_then(|len| len.checked_add(u64::from(b - b'0')))
             .ok_or(Status::ContentTooLarge)
     })
-}
-
-fn trim_ows(value: &[u8]) -> &[u8] {
-    let start = value
-        .iter()
-        .position(|&b| b != b' ' && b != b'\t')
-        .unwrap_or(value.len());
-    let end = value
-        .iter()
-        .rposition(|&b| b != b' ' && b != b'\t')
-        .map_or(start, |i| i + 1);
-    &value[start..end]
 }
 
 #[cfg(test)]
