@@ -645,10 +645,15 @@ impl<S: Transport> Connection<S> {
                 deadline: now + self.shared.timeouts.body,
             },
             Next::Close { linger } => {
+                self.input.clear();
+                // Nothing more can be waiting (the last read found the queue empty and no
+                // edge has come since): closing sends a plain FIN after the response.
+                if !linger && !self.can_read {
+                    return (State::Done, Flow::Stop(Step::Done));
+                }
                 if self.stream.shutdown_write().is_err() {
                     return (State::Done, Flow::Stop(Step::Done));
                 }
-                self.input.clear();
                 if !linger {
                     return self.close_unless_more_arrived(now, budget);
                 }

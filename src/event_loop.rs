@@ -115,7 +115,10 @@ impl<T> Context<'_, T> {
         self.deadline = deadline;
     }
 
-    /// Adds a new task to the loop; it is registered when the current task stops running.
+    /// Adds a new task to the loop; it is registered when the current task stops running,
+    /// and runs once right away, as if its fd had just become readable and writable (an
+    /// accepted connection's request has usually arrived already: this saves a trip through
+    /// epoll_wait; if not, the task meets EAGAIN and waits like any other).
     pub fn spawn(&mut self, task: T) {
         self.spawned.push(task);
     }
@@ -376,7 +379,12 @@ impl<T: Task> EventLoop<T> {
         while let Some(task) = self.spawned.pop() {
             // A task that cannot be registered is dropped, which closes its fd: that
             // connection is refused, the others carry on.
-            let _ = self.spawn(task);
+            if let Ok(spawned) = self.spawn(task) {
+                self.wake(spawned, |wake| {
+                    wake.readable = true;
+                    wake.writable = true;
+                });
+            }
         }
         while let Some(task) = self.notified.pop() {
             self.wake(task, |wake| wake.notified = true);

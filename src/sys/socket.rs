@@ -1,4 +1,4 @@
-//! Connected-socket calls: accept, recv, send, shutdown and TCP_NODELAY.
+//! Connected-socket calls: accept, recv, send and shutdown.
 //!
 //! The listening socket itself is built with socket2 (see `listener.rs`); these are the calls
 //! made per connection, kept as direct as the syscalls so their cost is visible.
@@ -48,23 +48,6 @@ fn peer_ip(addr: &libc::sockaddr_storage) -> Option<IpAddr> {
         }
         _ => None,
     }
-}
-
-/// Disables Nagle's algorithm: responses are written whole, so waiting to coalesce only adds
-/// latency (and a 40 ms delayed-ACK stall on pipelined requests).
-pub fn set_nodelay(socket: BorrowedFd<'_>) -> io::Result<()> {
-    let on: libc::c_int = 1;
-    // SAFETY: the option value points at a live c_int and its size is passed alongside.
-    check(unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::IPPROTO_TCP,
-            libc::TCP_NODELAY,
-            (&on as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    })?;
-    Ok(())
 }
 
 /// Reads into `buf`; `Ok(0)` is end of stream.
