@@ -115,6 +115,14 @@ enum Inflow {
     Dry,
 }
 
+/// What one write to the socket did.
+enum Written {
+    Bytes(usize),
+    /// `EAGAIN`; `can_write` is cleared.
+    Blocked,
+    Failed,
+}
+
 /// The share of the loop one resume may use.
 struct Budget {
     requests: usize,
@@ -562,17 +570,11 @@ impl<S: Transport> Connection<S> {
                     return blocked(file, then, deadline);
                 }
                 let more = file.is_some();
-                match self.stream.send(&self.output[self.output_sent..], more) {
-                    Ok(n) => {
-                        self.output_sent += n;
-                        budget.send_bytes = budget.send_bytes.saturating_sub(n);
-                        deadline = cx.now() + self.shared.timeouts.send;
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        self.can_write = false;
-                        return blocked(file, then, deadline);
-                    }
-                    Err(_) => return (State::Done, Flow::Stop(Step::Done)),
+                let result = self.stream.send(&self.output[self.output_sent..], more);
+                match self.wrote(result, budget, &mut deadline, cx) {
+                    Written::Bytes(n) => self.output_sent += n,
+                    Written::Blocked => return blocked(file, then, deadline),
+                    Written::Failed => return (State::Done, Flow::Stop(Step::Done)),
                 }
             }
             self.settle_log(cx, |book, log, now| book.output_written(log, now));
@@ -615,25 +617,21 @@ impl<S: Transport> Connection<S> {
             }
             let left = usize::try_from(body.end - body.offset).unwrap_or(usize::MAX);
             let len = left.min(budget.send_bytes);
-            match self
+            let result = self
                 .stream
-                .send_file(&body.file.file, &mut body.offset, len)
-            {
+                .send_file(&body.file.file, &mut body.offset, len);
+            match self.wrote(result, budget, &mut deadline, cx) {
                 // The file shrank under us: the promised length cannot be kept, so the
                 // only honest end is to close.
-                Ok(0) => return (State::Done, Flow::Stop(Step::Done)),
-                Ok(n) => {
+                Written::Bytes(0) | Written::Failed => {
+                    return (State::Done, Flow::Stop(Step::Done));
+                }
+                Written::Bytes(n) => {
                     if let Some(book) = &mut self.log_book {
                         book.file_bytes(n as u64);
                     }
-                    budget.send_bytes = budget.send_bytes.saturating_sub(n);
-                    deadline = cx.now() + self.shared.timeouts.send;
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.can_write = false;
-                    return blocked(file, then, deadline);
-                }
-                Err(_) => return (State::Done, Flow::Stop(Step::Done)),
+                Written::Blocked => return blocked(file, then, deadline),
             }
         }
 
@@ -693,6 +691,29 @@ impl<S: Transport> Connection<S> {
             if let Inflow::End = self.receive(budget) {
                 return (State::Done, Flow::Stop(Step::Done));
             }
+        }
+    }
+
+    /// Accounts for one write: progress spends budget and moves the send deadline; `EAGAIN`
+    /// clears `can_write`.
+    fn wrote<T>(
+        &mut self,
+        result: io::Result<usize>,
+        budget: &mut Budget,
+        deadline: &mut Instant,
+        cx: &Context<'_, T>,
+    ) -> Written {
+        match result {
+            Ok(n) => {
+                budget.send_bytes = budget.send_bytes.saturating_sub(n);
+                *deadline = cx.now() + self.shared.timeouts.send;
+                Written::Bytes(n)
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.can_write = false;
+                Written::Blocked
+            }
+            Err(_) => Written::Failed,
         }
     }
 
