@@ -616,7 +616,9 @@ impl<S: Transport> Connection<S> {
                 return blocked(file, then, deadline);
             }
             let left = usize::try_from(body.end - body.offset).unwrap_or(usize::MAX);
-            let len = left.min(budget.send_bytes);
+            // A whole chunk even when the budget has less left: the budget decides whether to
+            // write again, not how much, so a 1 MiB file is not split into 1 MiB and a tail.
+            let len = left.min(SEND_BUDGET_BYTES);
             let result = self
                 .stream
                 .send_file(&body.file.file, &mut body.offset, len);
