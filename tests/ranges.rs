@@ -46,24 +46,8 @@ impl Site {
     }
 }
 
-/// One request on a new connection with `Connection: close` and the extra `headers`; reads
-/// the response (head only for HEAD) and asserts that nothing follows it.
 fn send(server: &Server, method: &str, target: &str, headers: &[(&str, &str)]) -> Response {
-    let mut request =
-        format!("{method} {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    let mut conn = server.connect();
-    conn.send(&request);
-    let response = if method == "HEAD" {
-        conn.read_head_response()
-    } else {
-        conn.read_response()
-    };
-    conn.expect_eof();
-    response
+    send_closing(server.addr(), method, target, headers)
 }
 
 fn get_range(server: &Server, target: &str, range: &str) -> Response {
