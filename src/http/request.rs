@@ -334,7 +334,11 @@ fn is_valid_host(host: &[u8]) -> bool {
     let name_ok = name
         .iter()
         .all(|&b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=%".contains(&b));
-    let port_ok = port.is_none_or(|p| p.len() <= 5 && p.iter().all(u8::is_ascii_digit));
+    // port = *DIGIT (RFC 3986 §3.2.3): empty is allowed; a number must fit in 16 bits.
+    let port_ok = port.is_none_or(|p| {
+        p.iter().all(u8::is_ascii_digit)
+            && (p.is_empty() || std::str::from_utf8(p).is_ok_and(|p| p.parse::<u16>().is_ok()))
+    });
     name_ok && port_ok
 }
 

@@ -138,6 +138,10 @@ fn valid_requests() {
     )
     .unwrap();
     assert!(req.expect_continue);
+    let req = parse(b"GET / HTTP/1.1\r\nHost: a:65535\r\n\r\n", 0).unwrap();
+    assert_eq!(req.method, Method::Get);
+    let req = parse(b"GET / HTTP/1.1\r\nHost: a:\r\n\r\n", 0).unwrap();
+    assert_eq!(req.method, Method::Get);
     let req = parse(b"GET / HTTP/1.1\r\nHost:\r\n\r\n", 0).unwrap();
     assert_eq!(req.method, Method::Get);
 
@@ -168,6 +172,9 @@ fn refused_requests() {
         (b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", BadRequest),
         (b"GET / HTTP/1.1\r\nHost: u@a\r\n\r\n", BadRequest),
         (b"GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n", BadRequest),
+        (b"GET / HTTP/1.1\r\nHost: a:65536\r\n\r\n", BadRequest),
+        (b"GET / HTTP/1.1\r\nHost: a:+80\r\n\r\n", BadRequest),
+        (b"GET http://a:99999/ HTTP/1.1\r\nHost: a\r\n\r\n", BadRequest),
         (b"get / HTTP/1.1\r\nHost: a\r\n\r\n", NotImplemented),
         (b"BREW / HTTP/1.1\r\nHost: a\r\n\r\n", NotImplemented),
         (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", VersionNotSupported),
