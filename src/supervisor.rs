@@ -77,7 +77,8 @@ pub fn run(config: &Config, addr: SocketAddr) -> Result<Exit, StartError> {
                     signal
                 };
                 for worker in &workers {
-                    process::send_signal(worker.pid, forward);
+                    // A worker that has just exited is reaped at the next SIGCHLD.
+                    let _ = process::send_signal(worker.pid, forward);
                 }
             }
         }

@@ -154,10 +154,11 @@ pub fn reap_child() -> Option<(libc::pid_t, bool)> {
     })
 }
 
-/// Sends `signal` to process `pid`; a process that is already gone is not an error.
-pub fn send_signal(pid: libc::pid_t, signal: i32) {
+/// Sends `signal` to process `pid`.
+pub fn send_signal(pid: libc::pid_t, signal: i32) -> io::Result<()> {
     // SAFETY: kill takes no pointers.
-    unsafe { libc::kill(pid, signal) };
+    check(unsafe { libc::kill(pid, signal) })?;
+    Ok(())
 }
 
 fn supervisor_set() -> libc::sigset_t {
