@@ -161,29 +161,16 @@ fn stalled_reader_is_dropped_at_send_timeout_while_others_are_served() {
 /// with `expected` (so 200 bodies never sit in memory at once). Returns an error describing
 /// the first difference.
 fn download_and_compare(stream: &mut TcpStream, expected: &[u8]) -> Result<(), String> {
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut head = Vec::new();
-    let head_end = loop {
-        if let Some(i) = find(&head, b"\r\n\r\n") {
-            break i + 4;
-        }
-        let n = stream
-            .read(&mut buf)
-            .map_err(|e| format!("reading the head: {e}"))?;
-        if n == 0 {
-            return Err(format!("EOF inside the head: {}", preview(&head)));
-        }
-        head.extend_from_slice(&buf[..n]);
-    };
-    let response = parse_head(&head[..head_end]);
+    let (response, first) = read_head_from(stream)?;
     if response.status != 200 {
         return Err(format!("status {}", response.summary()));
     }
     if response.content_length() != Some(expected.len() as u64) {
         return Err(format!("wrong length: {}", response.summary()));
     }
-    let mut offset = head.len() - head_end;
-    if offset > expected.len() || head[head_end..] != expected[..offset] {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut offset = first.len();
+    if offset > expected.len() || first[..] != expected[..offset] {
         return Err("the first body bytes differ".into());
     }
     while offset < expected.len() {

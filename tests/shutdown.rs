@@ -101,26 +101,13 @@ fn sigterm_lets_an_in_flight_download_finish_then_exits_0() {
         let progress = Arc::clone(&progress);
         thread::spawn(move || -> Result<Instant, String> {
             let mut stream = conn.stream;
-            let mut buf = vec![0u8; 64 * 1024];
-            let mut head = Vec::new();
-            let head_end = loop {
-                if let Some(i) = find(&head, b"\r\n\r\n") {
-                    break i + 4;
-                }
-                let n = stream
-                    .read(&mut buf)
-                    .map_err(|e| format!("reading the head: {e}"))?;
-                if n == 0 {
-                    return Err(format!("EOF inside the head: {}", preview(&head)));
-                }
-                head.extend_from_slice(&buf[..n]);
-            };
-            let response = parse_head(&head[..head_end]);
+            let (response, first) = read_head_from(&mut stream)?;
             if response.status != 200 || response.content_length() != Some(BIG as u64) {
                 return Err(format!("unexpected head: {}", response.summary()));
             }
-            let mut offset = head.len() - head_end;
-            if head[head_end..] != body[..offset] {
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut offset = first.len();
+            if first[..] != body[..offset] {
                 return Err("the first body bytes differ".into());
             }
             while offset < BIG {

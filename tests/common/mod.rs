@@ -616,14 +616,7 @@ impl Conn {
     pub fn connect(addr: SocketAddr) -> Conn {
         let stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT)
             .unwrap_or_else(|e| panic!("connect {addr}: {e}"));
-        stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-        stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
-        stream.set_nodelay(true).unwrap();
-        Conn {
-            stream,
-            buf: Vec::new(),
-            eof: false,
-        }
+        Conn::from_stream(stream)
     }
 
     /// Connects with SO_RCVBUF set to `rcvbuf` bytes *before* the handshake, so the window the
@@ -1091,4 +1084,24 @@ pub fn send_closing(
     };
     conn.expect_eof();
     response
+}
+
+/// Reads from `stream` until a whole response head has arrived; returns it parsed, and the
+/// body bytes that came with it. For tests that stream a large body themselves.
+pub fn read_head_from(stream: &mut TcpStream) -> Result<(Response, Vec<u8>), String> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut head = Vec::new();
+    loop {
+        if let Some(i) = find(&head, b"\r\n\r\n") {
+            let body = head.split_off(i + 4);
+            return Ok((parse_head(&head), body));
+        }
+        let n = stream
+            .read(&mut buf)
+            .map_err(|e| format!("reading the head: {e}"))?;
+        if n == 0 {
+            return Err(format!("EOF inside the head: {}", preview(&head)));
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
 }
