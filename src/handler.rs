@@ -104,25 +104,39 @@ pub fn respond(
     path_scratch: &mut Vec<u8>,
     now: Instant,
 ) -> Reply {
-    match decide(site, files, request, path_scratch, now) {
-        Reply::Error(status) => {
-            error_page(site, files, status, path_scratch, now).unwrap_or(Reply::Error(status))
-        }
+    let mut resolver = Resolver {
+        site,
+        files,
+        path: path_scratch,
+        now,
+    };
+    match decide(&mut resolver, request) {
+        Reply::Error(status) => error_page(&mut resolver, status).unwrap_or(Reply::Error(status)),
         reply => reply,
     }
 }
 
-/// The configured page for `status` (`--error-page`), if it names a servable file.
-fn error_page(
-    site: &Site,
-    files: &mut FileCache,
-    status: Status,
-    path_scratch: &mut Vec<u8>,
+/// URL paths to what they name on the site, through the file cache.
+struct Resolver<'a> {
+    site: &'a Site,
+    files: &'a mut FileCache,
+    /// Holds the normalised path after `resolve`.
+    path: &'a mut Vec<u8>,
     now: Instant,
-) -> Option<Reply> {
-    let page = site.error_page(status.code())?;
-    let info = path::normalize(page, path_scratch).ok()?;
-    match files.lookup(site, path_scratch, info.trailing_slash, now) {
+}
+
+impl Resolver<'_> {
+    fn resolve(&mut self, raw_path: &[u8]) -> Result<Lookup, Status> {
+        let info = path::normalize(raw_path, self.path)?;
+        self.files
+            .lookup(self.site, self.path, info.trailing_slash, self.now)
+    }
+}
+
+/// The configured page for `status` (`--error-page`), if it names a servable file.
+fn error_page(resolver: &mut Resolver<'_>, status: Status) -> Option<Reply> {
+    let page = resolver.site.error_page(status.code())?;
+    match resolver.resolve(page) {
         Ok(Lookup::File(files)) => Some(Reply::ErrorPage {
             status,
             file: files.identity,
@@ -131,13 +145,7 @@ fn error_page(
     }
 }
 
-fn decide(
-    site: &Site,
-    files: &mut FileCache,
-    request: &Request<'_>,
-    path_scratch: &mut Vec<u8>,
-    now: Instant,
-) -> Reply {
+fn decide(resolver: &mut Resolver<'_>, request: &Request<'_>) -> Reply {
     match request.method {
         Method::Get | Method::Head => {}
         Method::Options => return Reply::Options,
@@ -146,18 +154,16 @@ fn decide(
     let Target::Path { path, query } = request.target else {
         return Reply::Error(Status::BadRequest);
     };
-    let info = match path::normalize(path, path_scratch) {
-        Ok(info) => info,
-        Err(status) => return Reply::Error(status),
-    };
-    match files.lookup(site, path_scratch, info.trailing_slash, now) {
+    match resolver.resolve(path) {
         Ok(Lookup::File(files)) => file_reply(request, select(&files, request.accept_encoding)),
-        Ok(Lookup::Listing(dir)) => match listing::page(&dir, path_scratch, site.serve_hidden()) {
-            Ok(page) => Reply::Listing(page),
-            Err(_) => Reply::Error(Status::Forbidden),
-        },
+        Ok(Lookup::Listing(dir)) => {
+            match listing::page(&dir, resolver.path, resolver.site.serve_hidden()) {
+                Ok(page) => Reply::Listing(page),
+                Err(_) => Reply::Error(Status::Forbidden),
+            }
+        }
         Ok(Lookup::DirectoryWithoutSlash) => {
-            Reply::Redirect(directory_location(path_scratch, query))
+            Reply::Redirect(directory_location(resolver.path, query))
         }
         Err(status) => Reply::Error(status),
     }
