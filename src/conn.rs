@@ -229,7 +229,7 @@ impl<S: Transport> Connection<S> {
             // A head begun but not finished in time: tell the client (RFC 9110 §15.5.9).
             State::ReadHead { .. } if !self.input.is_empty() => {
                 self.input.clear();
-                self.error_response(Status::RequestTimeout, cx)
+                self.error_response(Status::RequestTimeout, None, cx)
             }
             _ => State::Done,
         };
@@ -257,7 +257,7 @@ impl<S: Transport> Connection<S> {
                 return (self.respond(head_len, cx), Flow::Continue);
             }
             Ok(None) => {}
-            Err(status) => return (self.error_response(status, cx), Flow::Continue),
+            Err(status) => return (self.error_response(status, None, cx), Flow::Continue),
         }
         let scanned = self.input.filled().len();
         if !self.output.is_empty() {
@@ -345,7 +345,7 @@ impl<S: Transport> Connection<S> {
         let head = &self.input.filled()[..head_len];
         let request = match request::parse(head, self.shared.max_body_bytes) {
             Ok(request) => request,
-            Err(status) => return self.error_response(status, cx),
+            Err(status) => return self.error_response(status, log_start, cx),
         };
         let reply = handler::respond(
             &self.shared.site,
@@ -421,8 +421,15 @@ impl<S: Transport> Connection<S> {
         }
     }
 
-    /// Queues an error response after which the connection closes.
-    fn error_response<T>(&mut self, status: Status, cx: &mut Context<'_, T>) -> State {
+    /// Queues an error response after which the connection closes. `log_start` is the log
+    /// line begun for a head that was complete but refused; without one (no complete head),
+    /// the request is logged as "-".
+    fn error_response<T>(
+        &mut self,
+        status: Status,
+        log_start: Option<Vec<u8>>,
+        cx: &mut Context<'_, T>,
+    ) -> State {
         let date = *self.shared.date.borrow_mut().get(cx.wall_clock());
         self.shared
             .buffers
@@ -430,8 +437,7 @@ impl<S: Transport> Connection<S> {
             .fill_output(&mut self.output);
         let rendered = render::render_fatal(status, &date, &mut self.output);
         if let (Some(log), Some(book)) = (&self.shared.log, &self.log_book) {
-            // The request could not be read, so its line is logged as "-".
-            let start = log.begin(book.peer(), b"-", cx.wall_clock());
+            let start = log_start.unwrap_or_else(|| log.begin(book.peer(), b"-", cx.wall_clock()));
             let line = PendingLine::new(start, None, None, cx.now());
             self.log_response(line, &rendered);
         }

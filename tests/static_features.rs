@@ -1154,3 +1154,29 @@ fn stalled_log_pipe_does_not_hold_the_exit() {
     let status = status.expect("the server is still running 5 s after SIGTERM");
     assert_eq!(status.code(), Some(0));
 }
+
+/// A complete head the server refuses is logged with its request line; bytes that never
+/// made a head are logged as "-".
+#[test]
+fn refused_requests_are_logged_with_their_line() {
+    let dir = TempDir::new();
+    let log = dir.path().join("access.log");
+    let log_arg = log.to_str().unwrap().to_string();
+    let server = Server::start(&["--access-log", &log_arg]);
+    for raw in [
+        &b"BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+        &b"\x16\x03\x01\x00"[..],
+    ] {
+        let mut conn = server.connect();
+        conn.send(raw);
+        let _ = conn.read_response();
+    }
+    let lines = poll_log(&log, |lines| lines.len() >= 2);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("\"BREW /pot HTTP/1.1\" 501 ")),
+        "{lines:#?}"
+    );
+    assert!(lines.iter().any(|l| l.contains("\"-\" 400 ")), "{lines:#?}");
+}
