@@ -15,6 +15,11 @@
 //!
 //! The byte count is of body bytes actually sent: a client that aborts a download is logged
 //! with what it received.
+//!
+//! The file holds whole lines only, also when its disk fills (`WholeLines`), and `reopen`
+//! (SIGHUP) switches to a new file at the same path between two batches, so every line lands
+//! whole in exactly one of the two files. Lines dropped either way are reported in the error
+//! log.
 
 use std::cell::{Cell, RefCell};
 use std::fs::OpenOptions;
@@ -24,6 +29,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::config::{LOG_FLUSH_BYTES, LOG_QUEUED_BATCHES};
+use crate::error_log::{self, Event};
 use crate::event_loop::TaskId;
 
 /// How often `finish` retries a full queue.
@@ -32,36 +38,64 @@ const FINISH_POLL: Duration = Duration::from_millis(5);
 pub struct AccessLog {
     buffer: RefCell<Vec<u8>>,
     /// `None` once `finish` has handed everything over.
-    batches: RefCell<Option<SyncSender<Vec<u8>>>>,
+    batches: RefCell<Option<SyncSender<Message>>>,
     /// Disconnects when the writer thread has written everything and ended.
     writer_done: Receiver<()>,
     flusher: Cell<Option<TaskId>>,
     dropped_lines: Cell<u64>,
+    /// A reopen that found the queue full; it goes ahead of the next batch.
+    reopen_pending: Cell<bool>,
     clock: RefCell<LogClock>,
+}
+
+/// What the loop hands the writer thread, in order.
+enum Message {
+    Batch(Vec<u8>),
+    /// Open the path again (after logrotate renamed the file).
+    Reopen,
+}
+
+/// Opens `destination` for appending: a file, or standard output for `-`.
+fn open_destination(destination: &str) -> io::Result<Box<dyn Write + Send>> {
+    Ok(if destination == "-" {
+        Box::new(io::stdout())
+    } else {
+        Box::new(
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(destination)?,
+        )
+    })
+}
+
+/// Checks that `destination` can be opened, for a process that will not write it itself
+/// (the supervisor: each worker opens the log on its own).
+pub fn check(destination: &str) -> io::Result<()> {
+    open_destination(destination).map(drop)
 }
 
 impl AccessLog {
     /// Opens `destination` for appending (`-` is standard output) and starts its writer.
     pub fn open(destination: &str) -> io::Result<AccessLog> {
-        let mut sink: Box<dyn Write + Send> = if destination == "-" {
-            Box::new(io::stdout())
-        } else {
-            Box::new(
-                OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(destination)?,
-            )
-        };
-        let (batches, received) = mpsc::sync_channel::<Vec<u8>>(LOG_QUEUED_BATCHES);
+        let mut lines = WholeLines::new(open_destination(destination)?);
+        let path = (destination != "-").then(|| destination.to_string());
+        let (batches, received) = mpsc::sync_channel::<Message>(LOG_QUEUED_BATCHES);
         let (finished, writer_done) = mpsc::channel::<()>();
         std::thread::Builder::new()
             .name("access-log".to_string())
             .spawn(move || {
-                for batch in received {
-                    // Nowhere to report a failing log; the server goes on serving.
-                    let _ = sink.write_all(&batch);
-                    let _ = sink.flush();
+                for message in received {
+                    match message {
+                        Message::Batch(batch) => lines.write_batch(&batch),
+                        Message::Reopen => lines.reopen(path.as_ref()),
+                    }
+                }
+                if !lines.cut.is_empty() {
+                    error_log::warn(
+                        Event::AccessLog,
+                        format_args!("access log: the file ends with a line cut short"),
+                    );
                 }
                 drop(finished);
             })?;
@@ -71,6 +105,7 @@ impl AccessLog {
             writer_done,
             flusher: Cell::new(None),
             dropped_lines: Cell::new(0),
+            reopen_pending: Cell::new(false),
             clock: RefCell::new(LogClock::default()),
         })
     }
@@ -102,11 +137,36 @@ impl AccessLog {
         let Some(batches) = batches.as_ref() else {
             return;
         };
-        if let Err(TrySendError::Full(batch) | TrySendError::Disconnected(batch)) =
-            batches.try_send(batch)
+        if self.reopen_pending.get() && batches.try_send(Message::Reopen).is_ok() {
+            self.reopen_pending.set(false);
+        }
+        if let Err(TrySendError::Full(message) | TrySendError::Disconnected(message)) =
+            batches.try_send(Message::Batch(batch))
         {
-            let lines = batch.iter().filter(|&&b| b == b'\n').count() as u64;
+            let lines = match message {
+                Message::Batch(batch) => newlines(&batch),
+                Message::Reopen => 0,
+            };
             self.dropped_lines.set(self.dropped_lines.get() + lines);
+            error_log::warn(
+                Event::AccessLog,
+                format_args!(
+                    "access log: {lines} lines dropped ({} in all): the destination is too slow",
+                    self.dropped_lines.get()
+                ),
+            );
+        }
+    }
+
+    /// Lines written from now on go to a new file at the same path (after logrotate renamed
+    /// the old one); the lines buffered so far go to the old one. Standard output stays.
+    pub fn reopen(&self) {
+        self.flush();
+        let batches = self.batches.borrow();
+        if let Some(batches) = batches.as_ref()
+            && batches.try_send(Message::Reopen).is_err()
+        {
+            self.reopen_pending.set(true);
         }
     }
 
@@ -120,18 +180,22 @@ impl AccessLog {
     /// exit loses no line; the deadline keeps a destination that stopped taking lines (a
     /// stalled pipe) from holding the exit for ever. Returns whether everything was written.
     pub fn finish(&self, deadline: Instant) -> bool {
-        let mut batch = std::mem::take(&mut *self.buffer.borrow_mut());
+        let batch = std::mem::take(&mut *self.buffer.borrow_mut());
         let Some(batches) = self.batches.borrow_mut().take() else {
             return true;
         };
-        while !batch.is_empty() {
-            match batches.try_send(batch) {
-                Ok(()) | Err(TrySendError::Disconnected(_)) => break,
-                Err(TrySendError::Full(returned)) if Instant::now() < deadline => {
-                    batch = returned;
-                    std::thread::sleep(FINISH_POLL);
+        let reopen = self.reopen_pending.take().then_some(Message::Reopen);
+        let last = (!batch.is_empty()).then_some(Message::Batch(batch));
+        for mut message in reopen.into_iter().chain(last) {
+            loop {
+                match batches.try_send(message) {
+                    Ok(()) | Err(TrySendError::Disconnected(_)) => break,
+                    Err(TrySendError::Full(returned)) if Instant::now() < deadline => {
+                        message = returned;
+                        std::thread::sleep(FINISH_POLL);
+                    }
+                    Err(TrySendError::Full(_)) => return false,
                 }
-                Err(TrySendError::Full(_)) => return false,
             }
         }
         drop(batches);
@@ -164,6 +228,125 @@ impl AccessLog {
         line.extend_from_slice(b"\" ");
         line
     }
+}
+
+fn newlines(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| b == b'\n').count() as u64
+}
+
+/// The writer thread's side: writes batches of whole lines so that the destination only
+/// ever holds whole lines, also when a write fails part-way (a full disk: a short write,
+/// then ENOSPC).
+///
+/// Of the two ways to undo a line cut short, this one finishes it: the unwritten end of the
+/// line is kept, and once writing works again it is written before anything else, so the
+/// cut line is completed instead of having the next line glued to it. Truncating back would
+/// not work on a pipe or standard output, and on a file shared by several workers it could
+/// cut away a line another worker appended in between. Until the cut line is finished, new
+/// batches are dropped (counted and reported), so nothing is held without bound.
+struct WholeLines<W> {
+    out: W,
+    /// The unwritten end of a line cut short, newline included; empty when none.
+    cut: Vec<u8>,
+    dropped_lines: u64,
+}
+
+impl<W: Write> WholeLines<W> {
+    fn new(out: W) -> WholeLines<W> {
+        WholeLines {
+            out,
+            cut: Vec::new(),
+            dropped_lines: 0,
+        }
+    }
+
+    /// Writes a batch of whole lines; on failure, keeps the end of a line it cut and drops
+    /// (and reports) the lines after it.
+    fn write_batch(&mut self, batch: &[u8]) {
+        if let Err(error) = self.finish_cut() {
+            self.dropped(newlines(batch), &error);
+            return;
+        }
+        let (written, failed) = write_some(&mut self.out, batch);
+        if let Some(error) = failed {
+            let rest = &batch[written..];
+            let mut lost = rest;
+            if written > 0 && batch[written - 1] != b'\n' {
+                let end = rest
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(rest.len(), |i| i + 1);
+                self.cut.extend_from_slice(&rest[..end]);
+                lost = &rest[end..];
+            }
+            self.dropped(newlines(lost), &error);
+        }
+        // Standard output buffers; a file does not, and this is a no-op.
+        let _ = self.out.flush();
+    }
+
+    /// Writes what is left of a cut line; `Ok` once none is left.
+    fn finish_cut(&mut self) -> io::Result<()> {
+        if self.cut.is_empty() {
+            return Ok(());
+        }
+        let (written, failed) = write_some(&mut self.out, &self.cut);
+        self.cut.drain(..written);
+        failed.map_or(Ok(()), Err)
+    }
+
+    fn dropped(&mut self, lines: u64, error: &io::Error) {
+        self.dropped_lines += lines;
+        let mut note = String::new();
+        if !self.cut.is_empty() {
+            note.push_str("; a line cut short is completed before the next one");
+        }
+        error_log::warn(
+            Event::AccessLog,
+            format_args!(
+                "access log: {error}: {lines} lines dropped ({} in all){note}",
+                self.dropped_lines
+            ),
+        );
+    }
+}
+
+impl WholeLines<Box<dyn Write + Send>> {
+    /// Opens `path` again and writes there from now on; the old file gets its cut line
+    /// finished first if it can. Standard output (`None`) is kept.
+    fn reopen(&mut self, path: Option<&String>) {
+        let Some(path) = path else {
+            return;
+        };
+        match open_destination(path) {
+            Ok(out) => {
+                if let Err(error) = self.finish_cut() {
+                    self.cut.clear();
+                    self.dropped(1, &error);
+                }
+                self.out = out;
+            }
+            Err(error) => error_log::error(
+                Event::AccessLog,
+                format_args!("cannot reopen access log {path}: {error}; writing to the old file"),
+            ),
+        }
+    }
+}
+
+/// Writes as much of `bytes` as the destination takes: how much, and the error that stopped
+/// it, if any.
+fn write_some(out: &mut impl Write, bytes: &[u8]) -> (usize, Option<io::Error>) {
+    let mut written = 0;
+    while written < bytes.len() {
+        match out.write(&bytes[written..]) {
+            Ok(0) => return (written, Some(io::ErrorKind::WriteZero.into())),
+            Ok(n) => written += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (written, Some(e)),
+        }
+    }
+    (written, None)
 }
 
 /// One response's line while its body is being sent.
@@ -275,7 +458,7 @@ fn clf_time(epoch_seconds: u64) -> Vec<u8> {
 }
 
 /// Days since 1970-01-01 → (year, month 1-12, day 1-31), Howard Hinnant's algorithm.
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
+pub(crate) fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let z = days + 719_468;
     let era = z / 146_097;
     let doe = z % 146_097;
@@ -400,6 +583,7 @@ mod tests {
             writer_done: mpsc::channel().1,
             flusher: Cell::new(None),
             dropped_lines: Cell::new(0),
+            reopen_pending: Cell::new(false),
             clock: RefCell::new(LogClock::default()),
         };
         let start = log.begin(
@@ -415,5 +599,59 @@ mod tests {
             String::from_utf8(pending.finish(now)).unwrap(),
             "127.0.0.1 - - [06/Nov/1994:08:49:37 +0000] \"GET / HTTP/1.1\" 200 42 \"-\" \"curl/8\" 0.000\n"
         );
+    }
+
+    /// Takes `room` more bytes, then fails as a full disk does.
+    struct FullDisk {
+        written: Vec<u8>,
+        room: usize,
+    }
+
+    impl Write for FullDisk {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            if self.room == 0 {
+                return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+            }
+            let n = bytes.len().min(self.room);
+            self.room -= n;
+            self.written.extend_from_slice(&bytes[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A write that fails mid-line leaves the end of that line to be written first once
+    /// there is room, and drops the lines after it: never a line glued to a cut one.
+    #[test]
+    fn a_line_cut_by_a_full_disk_is_finished_not_glued() {
+        let mut lines = WholeLines::new(FullDisk {
+            written: Vec::new(),
+            room: 8,
+        });
+        lines.write_batch(b"line1\nline2\nline3\n");
+        assert_eq!(lines.out.written, b"line1\nli");
+        // Still full: this batch is dropped, the cut line waits.
+        lines.write_batch(b"line4\n");
+        lines.out.room = 1000;
+        lines.write_batch(b"line5\n");
+        assert_eq!(lines.out.written, b"line1\nline2\nline5\n");
+        assert_eq!(lines.dropped_lines, 2);
+    }
+
+    /// A failure exactly between two lines cuts nothing.
+    #[test]
+    fn a_failure_between_lines_cuts_nothing() {
+        let mut lines = WholeLines::new(FullDisk {
+            written: Vec::new(),
+            room: 6,
+        });
+        lines.write_batch(b"line1\nline2\n");
+        assert!(lines.cut.is_empty());
+        lines.out.room = 1000;
+        lines.write_batch(b"line3\n");
+        assert_eq!(lines.out.written, b"line1\nline3\n");
+        assert_eq!(lines.dropped_lines, 1);
     }
 }

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::error_log::Level;
+
 /// The largest request head (request line and header fields); beyond it, 414 or 431.
 pub const MAX_HEAD_BYTES: usize = 8 * 1024;
 /// A connection's input buffer: one maximal head plus room for pipelined requests behind it.
@@ -46,6 +48,11 @@ pub const LISTING_MAX_ENTRIES: usize = 2_000;
 pub const LOG_QUEUED_BATCHES: usize = 64;
 /// An access-log batch is handed to the writer early once it is this large.
 pub const LOG_FLUSH_BYTES: usize = 64 * 1024;
+/// Error-log lines of one kind (`error_log::Event`) written per second; the rest are counted
+/// and reported as suppressed.
+pub const ERROR_LOG_LINES_PER_SECOND: u32 = 10;
+/// Error-log lines waiting for the writer thread before new ones are dropped.
+pub const ERROR_LOG_QUEUED_LINES: usize = 256;
 /// A worker that dies sooner than this after starting is restarted only after this delay,
 /// so a worker that cannot run does not make the supervisor spin.
 pub const WORKER_RESTART_BACKOFF: Duration = Duration::from_secs(1);
@@ -103,6 +110,15 @@ pub struct Config {
     /// standard output with `-`. Off by default.
     #[arg(long, value_name = "PATH")]
     pub access_log: Option<String>,
+
+    /// Write the error log (failures, dropped log lines, start, stop, reloads) to PATH
+    /// instead of standard error.
+    #[arg(long, value_name = "PATH")]
+    pub error_log: Option<PathBuf>,
+
+    /// Least severe error-log lines written: error, warn or info.
+    #[arg(long, value_enum, default_value = "info", value_name = "LEVEL")]
+    pub log_level: Level,
 
     /// Cache-Control value added to successful file responses (e.g. "public, max-age=3600").
     #[arg(long, value_name = "VALUE", value_parser = parse_header_value)]

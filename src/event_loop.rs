@@ -26,6 +26,7 @@ use std::io;
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::error_log::{self, Event};
 use crate::sys::epoll::{Epoll, Events, Interest, Readiness};
 use crate::timer::Timers;
 
@@ -379,11 +380,15 @@ impl<T: Task> EventLoop<T> {
         while let Some(task) = self.spawned.pop() {
             // A task that cannot be registered is dropped, which closes its fd: that
             // connection is refused, the others carry on.
-            if let Ok(spawned) = self.spawn(task) {
-                self.wake(spawned, |wake| {
+            match self.spawn(task) {
+                Ok(spawned) => self.wake(spawned, |wake| {
                     wake.readable = true;
                     wake.writable = true;
-                });
+                }),
+                Err(e) => error_log::error(
+                    Event::Register,
+                    format_args!("cannot register a new task with epoll: {e}"),
+                ),
             }
         }
         while let Some(task) = self.notified.pop() {

@@ -21,6 +21,7 @@ use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::config::INLINE_FILE_MAX_BYTES;
+use crate::error_log::{self, Event};
 use crate::http::Status;
 use crate::http::date::{self, HTTP_DATE_LEN};
 use crate::http::mime::{self, ContentType};
@@ -262,6 +263,12 @@ fn status_for(error: &io::Error) -> Status {
         Some(libc::ENOENT | libc::ENOTDIR | libc::ENAMETOOLONG | libc::ELOOP) => Status::NotFound,
         Some(libc::EACCES | libc::EPERM) => Status::Forbidden,
         Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM) => Status::ServiceUnavailable,
-        _ => Status::InternalServerError,
+        _ => {
+            error_log::error(
+                Event::InternalError,
+                format_args!("500: opening a file failed: {error}"),
+            );
+            Status::InternalServerError
+        }
     }
 }

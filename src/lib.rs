@@ -11,6 +11,7 @@ pub mod access_log;
 pub mod buffer;
 pub mod config;
 pub mod conn;
+pub mod error_log;
 pub mod event_loop;
 pub mod file_cache;
 pub mod files;

@@ -6,22 +6,23 @@ use std::net::SocketAddr;
 use std::os::fd::RawFd;
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use socket2::Socket;
 
-use crate::access_log::AccessLog;
+use crate::access_log::{self, AccessLog};
 use crate::config::Config;
 use crate::conn::Connection;
+use crate::error_log::{self, Event};
 use crate::event_loop::{Context, EventLoop, Exit, Step, Task, Wake};
 use crate::files::{Site, SiteOptions};
 use crate::http::mime::ContentType;
 use crate::listener::{self, Listener, Sharing};
 use crate::shared::Shared;
-use crate::shutdown::ShutdownOnSignal;
+use crate::shutdown::{SignalWatcher, connections};
 use crate::supervisor;
 use crate::sys::epoll::Interest;
-use crate::sys::process::{TerminationSignals, raise_fd_limit};
+use crate::sys::process::{ServerSignals, raise_fd_limit};
 use crate::transport::TcpConnection;
 
 /// Every kind of task the loop runs. A new kind of work (a signal reader, a worker pool's
@@ -31,7 +32,7 @@ pub enum ServerTask {
     /// Boxed: a connection is far larger than the other tasks, and the task table holds many.
     Connection(Box<Connection<TcpConnection>>),
     /// Boxed, as a connection is: every slot of the task table is as large as the largest kind.
-    Shutdown(Box<ShutdownOnSignal>),
+    Signals(Box<SignalWatcher>),
     LogFlush(LogFlusher),
 }
 
@@ -62,7 +63,7 @@ impl Task for ServerTask {
             ServerTask::Connection(connection) => {
                 Some((connection.stream().raw_fd(), Interest::BOTH))
             }
-            ServerTask::Shutdown(shutdown) => Some((shutdown.fd(), Interest::READABLE)),
+            ServerTask::Signals(signals) => Some((signals.fd(), Interest::READABLE)),
             ServerTask::LogFlush(_) => None,
         }
     }
@@ -71,7 +72,7 @@ impl Task for ServerTask {
         match self {
             ServerTask::Listener(listener) => listener.resume(wake, cx),
             ServerTask::Connection(connection) => connection.resume(wake, cx),
-            ServerTask::Shutdown(shutdown) => shutdown.resume(wake, cx),
+            ServerTask::Signals(signals) => signals.resume(wake, cx),
             ServerTask::LogFlush(flusher) => flusher.resume(wake),
         }
     }
@@ -85,6 +86,7 @@ pub enum StartError {
     Signals(io::Error),
     Workers(io::Error),
     AccessLog { path: String, source: io::Error },
+    ErrorLog { path: PathBuf, source: io::Error },
     EventLoop(io::Error),
 }
 
@@ -104,6 +106,9 @@ impl fmt::Display for StartError {
             StartError::AccessLog { path, source } => {
                 write!(f, "cannot open access log {path}: {source}")
             }
+            StartError::ErrorLog { path, source } => {
+                write!(f, "cannot open error log {}: {source}", path.display())
+            }
             StartError::EventLoop(source) => write!(f, "event loop failed: {source}"),
         }
     }
@@ -111,24 +116,39 @@ impl fmt::Display for StartError {
 
 impl std::error::Error for StartError {}
 
-/// Opens the root, binds, prints `listening on http://ADDR:PORT`, and runs until the loop
-/// has no task left: after SIGINT or SIGTERM, once in-flight responses are done. With
-/// `--workers N` above 1, this process supervises N worker processes instead
-/// (`supervisor`); each of them returns here through `serve`.
+/// Opens the logs and the root, binds, prepares the loop, then prints `listening on
+/// http://ADDR:PORT` (so a script waiting for that line knows the server is really up, and
+/// any configuration error comes before it), and runs until the loop has no task left: after
+/// SIGINT or SIGTERM, once in-flight responses are done. With `--workers N` above 1, this
+/// process supervises N worker processes instead (`supervisor`); each of them returns here
+/// through `serve`.
 pub fn run(config: &Config) -> Result<Exit, StartError> {
     // Without a higher limit, fds run out long before --max-conns; if raising fails, the
     // accept path still copes with EMFILE.
     let _ = raise_fd_limit();
+    error_log::open(config.error_log.as_deref(), config.log_level)
+        .map_err(error_log_error(config))?;
     let site = open_site(config)?;
     let addr = SocketAddr::new(config.bind, config.port);
     if config.workers() > 1 {
+        // Each worker opens the access log itself; a path it cannot open must fail here,
+        // before the supervisor says it is listening.
+        if let Some(path) = &config.access_log {
+            access_log::check(path).map_err(access_log_error(path))?;
+        }
         drop(site);
         return supervisor::run(config, addr);
     }
     let listen_error = |source| StartError::Listen { addr, source };
     let socket = listener::bind(addr, Sharing::Exclusive).map_err(listen_error)?;
-    announce(listener::local_addr(&socket).map_err(listen_error)?);
-    serve(config, site, socket)
+    let bound = listener::local_addr(&socket).map_err(listen_error)?;
+    let server = Prepared::new(config, site, socket)?;
+    announce(bound);
+    error_log::info(
+        Event::Lifecycle,
+        format_args!("serving {} on http://{bound}", config.root.display()),
+    );
+    server.run()
 }
 
 /// Prints the line tests and scripts wait for; if stdout is gone, serving still makes sense.
@@ -159,60 +179,123 @@ pub fn open_site(config: &Config) -> Result<Site, StartError> {
 
 /// Runs one event loop serving `site` on the listening `socket`.
 pub fn serve(config: &Config, site: Site, socket: Socket) -> Result<Exit, StartError> {
-    // Before any thread starts: threads inherit the blocked signal mask, and a thread that
-    // did not block SIGTERM would take it with the default action, killing the process.
-    let signals = TerminationSignals::new().map_err(StartError::Signals)?;
-    let log = match &config.access_log {
-        Some(path) => Some(
-            AccessLog::open(path).map_err(|source| StartError::AccessLog {
-                path: path.clone(),
-                source,
-            })?,
-        ),
-        None => None,
-    };
-    let shared = Rc::new(Shared::new(
-        site,
-        config.cache_control.as_deref(),
-        log,
-        config.timeouts(),
-        config.max_body_bytes,
-        usize::try_from(config.max_conns).unwrap_or(usize::MAX),
-    ));
-    let mut event_loop = EventLoop::new().map_err(StartError::EventLoop)?;
-    event_loop
-        .spawn(ServerTask::Shutdown(Box::new(ShutdownOnSignal::new(
-            signals,
-            config.drain_timeout(),
-        ))))
-        .map_err(StartError::EventLoop)?;
-    if let Some(log) = shared.access_log() {
-        let flusher = event_loop
-            .spawn(ServerTask::LogFlush(LogFlusher {
-                shared: Rc::clone(&shared),
-            }))
-            .map_err(StartError::EventLoop)?;
-        log.set_flusher(flusher);
-    }
-    event_loop
-        .spawn(ServerTask::Listener(Listener::new(
-            socket,
-            Rc::clone(&shared),
-        )))
-        .map_err(StartError::EventLoop)?;
+    Prepared::new(config, site, socket)?.run()
+}
 
-    let exit = event_loop.run().map_err(StartError::EventLoop)?;
-    if let Some(log) = shared.access_log() {
-        let deadline = Instant::now() + config.drain_timeout();
-        if !log.finish(deadline) {
-            eprintln!("tinyhttpd: access log: the last lines could not be written in time");
-        }
-        if log.dropped_lines() > 0 {
-            eprintln!(
-                "tinyhttpd: access log: {} lines dropped while the destination was too slow",
-                log.dropped_lines()
-            );
-        }
+fn access_log_error(path: &str) -> impl FnOnce(io::Error) -> StartError + '_ {
+    move |source| StartError::AccessLog {
+        path: path.to_string(),
+        source,
     }
-    Ok(exit)
+}
+
+fn error_log_error(config: &Config) -> impl FnOnce(io::Error) -> StartError + '_ {
+    move |source| StartError::ErrorLog {
+        path: config
+            .error_log
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("(standard error)")),
+        source,
+    }
+}
+
+/// A server with its logs open and its tasks registered, not yet turning.
+struct Prepared {
+    event_loop: EventLoop<ServerTask>,
+    shared: Rc<Shared>,
+    drain: Duration,
+}
+
+impl Prepared {
+    fn new(config: &Config, site: Site, socket: Socket) -> Result<Prepared, StartError> {
+        // Before any thread starts: threads inherit the blocked signal mask, and a thread that
+        // did not block SIGTERM would take it with the default action, killing the process.
+        let signals = ServerSignals::new().map_err(StartError::Signals)?;
+        error_log::start_writer().map_err(error_log_error(config))?;
+        let log = match &config.access_log {
+            Some(path) => Some(AccessLog::open(path).map_err(access_log_error(path))?),
+            None => None,
+        };
+        let shared = Rc::new(Shared::new(
+            site,
+            config.cache_control.as_deref(),
+            log,
+            config.timeouts(),
+            config.max_body_bytes,
+            usize::try_from(config.max_conns).unwrap_or(usize::MAX),
+        ));
+        let mut event_loop = EventLoop::new().map_err(StartError::EventLoop)?;
+        event_loop
+            .spawn(ServerTask::Signals(Box::new(SignalWatcher::new(
+                signals,
+                config.drain_timeout(),
+                Rc::clone(&shared),
+            ))))
+            .map_err(StartError::EventLoop)?;
+        if let Some(log) = shared.access_log() {
+            let flusher = event_loop
+                .spawn(ServerTask::LogFlush(LogFlusher {
+                    shared: Rc::clone(&shared),
+                }))
+                .map_err(StartError::EventLoop)?;
+            log.set_flusher(flusher);
+        }
+        event_loop
+            .spawn(ServerTask::Listener(Listener::new(
+                socket,
+                Rc::clone(&shared),
+            )))
+            .map_err(StartError::EventLoop)?;
+        Ok(Prepared {
+            event_loop,
+            shared,
+            drain: config.drain_timeout(),
+        })
+    }
+
+    /// Turns the loop until it ends, says how it ended, and writes out the logs.
+    fn run(mut self) -> Result<Exit, StartError> {
+        let exit = self.event_loop.run().map_err(StartError::EventLoop)?;
+        // Counted before the loop (and the connections it still holds) is dropped.
+        match (exit, self.shared.open_connections.get()) {
+            (Exit::Finished, _) => {
+                error_log::info(Event::Lifecycle, format_args!("stopped"));
+            }
+            (Exit::DrainExpired { .. }, 0) => {
+                error_log::warn(Event::Lifecycle, format_args!("drain timeout"));
+            }
+            (Exit::DrainExpired { .. }, 1) => error_log::warn(
+                Event::Lifecycle,
+                format_args!("drain timeout: closed 1 connection with a response in progress"),
+            ),
+            (Exit::DrainExpired { .. }, open) => error_log::warn(
+                Event::Lifecycle,
+                format_args!(
+                    "drain timeout: closed {} with responses in progress",
+                    connections(open)
+                ),
+            ),
+        }
+        drop(self.event_loop);
+        let deadline = Instant::now() + self.drain;
+        if let Some(log) = self.shared.access_log() {
+            if !log.finish(deadline) {
+                error_log::warn(
+                    Event::AccessLog,
+                    format_args!("access log: the last lines could not be written in time"),
+                );
+            }
+            if log.dropped_lines() > 0 {
+                error_log::warn(
+                    Event::AccessLog,
+                    format_args!(
+                        "access log: {} lines dropped in all while the destination was too slow",
+                        log.dropped_lines()
+                    ),
+                );
+            }
+        }
+        error_log::finish(deadline);
+        Ok(exit)
+    }
 }

@@ -1,23 +1,36 @@
-//! The task that turns SIGINT or SIGTERM into a graceful shutdown of the loop.
+//! The task that turns the server's signals into actions: SIGHUP into a reload, SIGINT or
+//! SIGTERM into a graceful shutdown of the loop.
 //!
-//! The first signal starts the drain (`Context::begin_shutdown`) and gives the signals their
-//! default action back; this task then finishes, so a second signal ends the process at once.
+//! SIGHUP runs `reload` (today: reopen the access and error logs, for logrotate's
+//! `postrotate kill -HUP`) and the server goes on; nothing in flight is touched. The first
+//! SIGINT or SIGTERM says what is being drained, starts the drain
+//! (`Context::begin_shutdown`) and gives those two signals their default action back; this
+//! task then finishes, so a second one ends the process at once. SIGHUP stays blocked during
+//! the drain: it is ignored, never fatal.
 
 use std::io;
 use std::os::fd::RawFd;
+use std::rc::Rc;
 use std::time::Duration;
 
+use crate::error_log::{self, Event};
 use crate::event_loop::{Context, Step, Wake};
-use crate::sys::process::TerminationSignals;
+use crate::shared::Shared;
+use crate::sys::process::{ServerSignals, signal_name};
 
-pub struct ShutdownOnSignal {
-    signals: TerminationSignals,
+pub struct SignalWatcher {
+    signals: ServerSignals,
     drain: Duration,
+    shared: Rc<Shared>,
 }
 
-impl ShutdownOnSignal {
-    pub fn new(signals: TerminationSignals, drain: Duration) -> ShutdownOnSignal {
-        ShutdownOnSignal { signals, drain }
+impl SignalWatcher {
+    pub fn new(signals: ServerSignals, drain: Duration, shared: Rc<Shared>) -> SignalWatcher {
+        SignalWatcher {
+            signals,
+            drain,
+            shared,
+        }
     }
 
     pub fn fd(&self) -> RawFd {
@@ -25,17 +38,64 @@ impl ShutdownOnSignal {
     }
 
     pub fn resume<T>(&mut self, wake: Wake, cx: &mut Context<'_, T>) -> Step {
+        // Edge-triggered: read until no signal is pending. A shutdown begun elsewhere needs
+        // no reading: this task just ends.
         if !wake.shutdown {
-            match self.signals.read() {
-                Ok(_) => cx.begin_shutdown(self.drain),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Step::Blocked,
-                // An unreadable signalfd cannot tell us anything more; the default action
-                // below still lets a signal end the process.
-                Err(_) => {}
+            loop {
+                match self.signals.read() {
+                    Ok(libc::SIGHUP) => reload(&self.shared),
+                    Ok(signal) => {
+                        self.announce_drain(signal);
+                        cx.begin_shutdown(self.drain);
+                        break;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Step::Blocked,
+                    // An unreadable signalfd cannot tell us anything more; the default action
+                    // below still lets a signal end the process.
+                    Err(_) => break,
+                }
             }
         }
         // If this fails the signals stay blocked; the drain still ends the process.
         let _ = self.signals.restore_default();
         Step::Done
+    }
+
+    fn announce_drain(&self, signal: i32) {
+        let name = signal_name(signal);
+        match self.shared.open_connections.get() {
+            0 => error_log::info(
+                Event::Lifecycle,
+                format_args!("shutting down ({name}): no connections open"),
+            ),
+            open => error_log::info(
+                Event::Lifecycle,
+                format_args!(
+                    "shutting down ({name}): draining {} for up to {} s; signal again to stop now",
+                    connections(open),
+                    self.drain.as_secs()
+                ),
+            ),
+        }
+    }
+}
+
+/// What SIGHUP asks of a running server. Today that is reopening the logs, so files that
+/// logrotate renamed stop growing and new ones appear at the configured paths; later reloads
+/// (certificates, password files) belong here too. Nothing in flight is interrupted.
+fn reload(shared: &Shared) {
+    error_log::reopen();
+    if let Some(log) = shared.access_log() {
+        log.reopen();
+    }
+    error_log::info(Event::Lifecycle, format_args!("SIGHUP: logs reopened"));
+}
+
+/// "1 connection", "3 connections".
+pub fn connections(count: usize) -> String {
+    if count == 1 {
+        "1 connection".to_string()
+    } else {
+        format!("{count} connections")
     }
 }

@@ -7,8 +7,9 @@
 //! it runs. It then forks the workers and waits for signals: a worker that dies is started
 //! again; SIGINT or SIGTERM is passed on to every worker, each drains as a single server
 //! would, and the supervisor exits once all are gone (0 if all exited cleanly). A second
-//! signal is passed on too, which ends the workers at once. SIGHUP is passed on as SIGTERM,
-//! and a worker whose supervisor dies (even by SIGKILL) gets SIGTERM from the kernel.
+//! signal is passed on too, which ends the workers at once. SIGHUP reopens the supervisor's
+//! error log and is passed on, so every worker reopens its logs (logrotate); nothing stops.
+//! A worker whose supervisor dies (even by SIGKILL) gets SIGTERM from the kernel.
 //!
 //! `fork` returns twice: in a worker, `run` returns that worker's own result, so it leaves
 //! through `main` like a single server would.
@@ -18,6 +19,7 @@ use std::thread;
 use std::time::Instant;
 
 use crate::config::{Config, WORKER_RESTART_BACKOFF};
+use crate::error_log::{self, Event};
 use crate::event_loop::Exit;
 use crate::listener::{self, Sharing};
 use crate::server::{self, StartError};
@@ -57,7 +59,10 @@ pub fn run(config: &Config, addr: SocketAddr) -> Result<Exit, StartError> {
                     if stopping {
                         continue;
                     }
-                    eprintln!("tinyhttpd: worker {pid} exited; starting another");
+                    error_log::warn(
+                        Event::Worker,
+                        format_args!("worker {pid} exited; starting another"),
+                    );
                     if worker.started.elapsed() < WORKER_RESTART_BACKOFF {
                         thread::sleep(WORKER_RESTART_BACKOFF);
                     }
@@ -67,18 +72,32 @@ pub fn run(config: &Config, addr: SocketAddr) -> Result<Exit, StartError> {
                     }
                 }
             }
+            libc::SIGHUP => {
+                // A reload, not a stop: each worker reopens its own logs.
+                error_log::reopen();
+                error_log::info(
+                    Event::Lifecycle,
+                    format_args!("SIGHUP: passed on to {} workers", workers.len()),
+                );
+                for worker in &workers {
+                    let _ = process::send_signal(worker.pid, libc::SIGHUP);
+                }
+            }
             signal => {
+                if !stopping {
+                    error_log::info(
+                        Event::Lifecycle,
+                        format_args!(
+                            "shutting down ({}): passed on to {} workers; signal again to stop now",
+                            process::signal_name(signal),
+                            workers.len()
+                        ),
+                    );
+                }
                 stopping = true;
-                // Workers drain on SIGINT and SIGTERM; a hang-up (the terminal went away)
-                // asks for the same graceful end.
-                let forward = if signal == libc::SIGHUP {
-                    libc::SIGTERM
-                } else {
-                    signal
-                };
                 for worker in &workers {
                     // A worker that has just exited is reaped at the next SIGCHLD.
-                    let _ = process::send_signal(worker.pid, forward);
+                    let _ = process::send_signal(worker.pid, signal);
                 }
             }
         }

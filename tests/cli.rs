@@ -180,3 +180,46 @@ fn bind_ipv6_loopback() {
         std::panic::resume_unwind(panic);
     }
 }
+
+/// A configuration error found after binding (here a log that cannot be opened) exits 1
+/// without ever printing the listening line a script may be waiting for.
+#[test]
+fn bad_log_path_exits_1_before_listening() {
+    let dir = TempDir::new();
+    let root = dir.path().to_str().unwrap();
+    let bad = dir.path().join("no-such-dir").join("x.log");
+    let bad = bad.to_str().unwrap();
+    for (flag, workers) in [
+        ("--access-log", "1"),
+        ("--access-log", "2"),
+        ("--error-log", "1"),
+        ("--error-log", "2"),
+    ] {
+        let args = [
+            "--port",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--root",
+            root,
+            "--workers",
+            workers,
+            flag,
+            bad,
+        ];
+        let (status, stdout, stderr) = run_to_exit(&args, EXIT_TIMEOUT);
+        assert_eq!(
+            status.code(),
+            Some(1),
+            "{flag} --workers {workers}: {stderr}"
+        );
+        assert!(
+            !stdout.contains("listening"),
+            "{flag} --workers {workers}: stdout: {stdout:?}"
+        );
+        assert!(
+            stderr.contains(bad),
+            "{flag} --workers {workers}: stderr should name {bad}: {stderr:?}"
+        );
+    }
+}

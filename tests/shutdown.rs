@@ -317,3 +317,25 @@ fn drain_timeout_ends_a_stalled_drain_with_exit_0() {
         "exit {took:?} after SIGTERM with --drain-timeout 1"
     );
 }
+
+/// The first signal says what the server is doing and how to cut it short; when the drain
+/// time runs out, it says what was cut short, counted in connections.
+#[test]
+fn shutdown_says_what_it_drains_and_what_it_cut_short() {
+    let mut server = site(&["--drain-timeout", "1"]);
+    let _stalled = stalled_download(&server);
+    let _idle = idle_keepalive(&server);
+    server.signal(libc::SIGTERM);
+    let status = expect_exit(&mut server, Duration::from_secs(3), "--drain-timeout 1");
+    assert_exit_0(status, &server);
+    let stderr = server.stderr();
+    assert!(
+        stderr.contains("shutting down (SIGTERM): draining 2 connections for up to 1 s")
+            && stderr.contains("signal again to stop now"),
+        "stderr: {stderr:?}"
+    );
+    assert!(
+        stderr.contains("drain timeout: closed 1 connection with a response in progress"),
+        "stderr: {stderr:?}"
+    );
+}

@@ -1,5 +1,6 @@
-//! Process-wide settings and processes: the open-file limit, termination signals read
-//! through a signalfd so that they arrive as events on the loop instead of interrupting it,
+//! Process-wide settings and processes: the open-file limit, the server's signals (SIGINT,
+//! SIGTERM, SIGHUP) read through a signalfd so that they arrive as events on the loop instead
+//! of interrupting it,
 //! and the fork/wait/kill/sigwait calls the worker supervisor is made of.
 
 use std::io;
@@ -25,16 +26,20 @@ pub fn raise_fd_limit() -> io::Result<u64> {
     Ok(limit.rlim_cur)
 }
 
-/// SIGINT and SIGTERM as a non-blocking fd. The two signals are blocked for the calling
+/// SIGINT, SIGTERM and SIGHUP as a non-blocking fd. The signals are blocked for the calling
 /// thread and every thread started after it, so they are only ever read, never delivered:
 /// create it before starting any thread.
-pub struct TerminationSignals {
+pub struct ServerSignals {
     fd: OwnedFd,
 }
 
-impl TerminationSignals {
-    pub fn new() -> io::Result<TerminationSignals> {
-        let set = termination_set();
+impl ServerSignals {
+    pub fn new() -> io::Result<ServerSignals> {
+        let mut set = termination_set();
+        // SAFETY: `set` was initialised by sigemptyset in termination_set.
+        unsafe {
+            libc::sigaddset(&mut set, libc::SIGHUP);
+        }
         // SAFETY: `set` is an initialised sigset; the old mask is not wanted (null).
         let ret = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
         if ret != 0 {
@@ -45,7 +50,7 @@ impl TerminationSignals {
             check(unsafe { libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC) })?;
         // SAFETY: signalfd returned a new fd that nothing else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        Ok(TerminationSignals { fd })
+        Ok(ServerSignals { fd })
     }
 
     pub fn fd(&self) -> RawFd {
@@ -68,8 +73,9 @@ impl TerminationSignals {
         Ok(info.ssi_signo as i32)
     }
 
-    /// Unblocks the signals again, so the next one takes its default action: the process ends
-    /// at once. This is how a second Ctrl-C cuts a graceful shutdown short.
+    /// Unblocks SIGINT and SIGTERM again, so the next one takes its default action: the
+    /// process ends at once. This is how a second Ctrl-C cuts a graceful shutdown short.
+    /// SIGHUP stays blocked: unread from here on, and never fatal.
     pub fn restore_default(&self) -> io::Result<()> {
         let set = termination_set();
         // SAFETY: `set` is an initialised sigset; the old mask is not wanted (null).
@@ -159,6 +165,17 @@ pub fn send_signal(pid: libc::pid_t, signal: i32) -> io::Result<()> {
     // SAFETY: kill takes no pointers.
     check(unsafe { libc::kill(pid, signal) })?;
     Ok(())
+}
+
+/// The name of a signal this server handles, for messages.
+pub fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        libc::SIGINT => "SIGINT",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGCHLD => "SIGCHLD",
+        _ => "a signal",
+    }
 }
 
 fn supervisor_set() -> libc::sigset_t {

@@ -1,0 +1,359 @@
+//! The logs under operation: a full disk never leaves a cut access-log line, SIGHUP reopens
+//! the access and error logs (logrotate's `postrotate kill -HUP`) without losing a line or a
+//! connection, and the error log has levels and timestamps.
+
+mod common;
+
+use std::io::{self, Read, Write};
+use std::path::Path;
+use std::process::Command;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// The lines of `path` once `done` holds for them and the file ends with a whole line;
+/// panics after 5 s.
+fn poll_lines(path: &Path, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let lines: Vec<String> = text.lines().map(str::to_string).collect();
+        if (text.is_empty() || text.ends_with('\n')) && done(&lines) {
+            return lines;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} not as expected after 5 s: {text:?}",
+            path.display()
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The query-string tags (`?n=TAG`) of the access-log lines, in order.
+fn tags(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .filter_map(|l| {
+            let start = l.find("?n=")? + 3;
+            let end = start + l[start..].find(' ')?;
+            Some(l[start..end].to_string())
+        })
+        .collect()
+}
+
+/// A tmpfs of `size`, unmounted (and its directory removed) on drop.
+struct Tmpfs {
+    dir: TempDir,
+}
+
+impl Tmpfs {
+    /// `None` (with the reason printed) when mounting is not permitted here.
+    fn mount(size: &str) -> Option<Tmpfs> {
+        let dir = TempDir::new();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output();
+        match mounted {
+            Ok(out) if out.status.success() => Some(Tmpfs { dir }),
+            Ok(out) => {
+                eprintln!(
+                    "note: cannot mount a tmpfs ({}), test skipped",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
+                None
+            }
+            Err(e) => {
+                eprintln!("note: cannot run mount ({e}), test skipped");
+                None
+            }
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+/// Fills the file system holding `path` with a file of that name until a write fails.
+fn fill(path: &Path) {
+    let mut filler = std::fs::File::create(path).expect("create filler");
+    let chunk = [b'f'; 512];
+    while filler.write(&chunk).is_ok_and(|n| n > 0) {}
+}
+
+/// When the disk holding the access log fills, a line is never cut short and joined to the
+/// next one: once space returns, every line in the file is whole, and the error log says
+/// lines were dropped.
+#[test]
+fn a_full_disk_never_leaves_a_cut_log_line() {
+    let Some(tmpfs) = Tmpfs::mount("64k") else {
+        return;
+    };
+    let log = tmpfs.path().join("access.log");
+    let mut server = Server::start(&["--access-log", log.to_str().unwrap()]);
+    server.write("a.txt", "alpha\n");
+    assert_eq!(server.get("/a.txt?n=first").status, 200);
+    poll_lines(&log, |lines| lines.len() == 1);
+    // Nothing is left but the rest of the log's last page: the line that crosses its end is
+    // written in part, and the ones after it not at all.
+    let filler = tmpfs.path().join("filler");
+    fill(&filler);
+    // Long lines (a long User-Agent) reach the end of the page in a few requests.
+    let agent = "a".repeat(400);
+    let request = |tag: &str| {
+        let mut conn = server.connect();
+        conn.send(format!(
+            "GET /a.txt?n={tag} HTTP/1.1\r\nHost: x\r\nUser-Agent: {agent}\r\nConnection: close\r\n\r\n"
+        ));
+        assert_eq!(conn.read_response().status, 200);
+        // One request per log batch, each given time to reach the disk.
+        thread::sleep(Duration::from_millis(30));
+    };
+    for i in 0..20 {
+        request(&format!("full{i}"));
+    }
+    std::fs::remove_file(&filler).expect("remove filler");
+    for i in 0..5 {
+        request(&format!("later{i}"));
+    }
+    server.signal(libc::SIGTERM);
+    server.wait_exit(Duration::from_secs(5)).expect("exit");
+
+    let text = std::fs::read(&log).expect("read the log");
+    let text = String::from_utf8_lossy(&text);
+    assert!(text.ends_with('\n'), "the log ends in a cut line: {text:?}");
+    for line in text.lines() {
+        assert_eq!(
+            line.matches("127.0.0.1 - - [").count(),
+            1,
+            "a cut line was joined to the next one: {line:?}"
+        );
+        // A whole line ends with the request time, `S.mmm`.
+        let time = line.rsplit(' ').next().unwrap_or_default();
+        assert!(
+            line.starts_with("127.0.0.1 - - [")
+                && time.len() >= 5
+                && time.as_bytes()[time.len() - 4] == b'.'
+                && time
+                    .bytes()
+                    .filter(|b| *b != b'.')
+                    .all(|b| b.is_ascii_digit()),
+            "not a whole line: {line:?}"
+        );
+    }
+    let logged = tags(&text.lines().map(str::to_string).collect::<Vec<_>>());
+    for i in 0..5 {
+        assert!(
+            logged.contains(&format!("later{i}")),
+            "lines after space returned are missing: {logged:?}"
+        );
+    }
+    let stderr = server.stderr();
+    assert!(
+        stderr.contains("access log") && stderr.contains("dropped"),
+        "the error log should say lines were dropped: {stderr:?}"
+    );
+}
+
+/// Downloads `/big.bin` (`len` bytes) on a connection with a small receive window, reading
+/// slowly; returns a thread that reports the bytes received and a progress counter.
+fn slow_download(
+    server: &Server,
+    len: usize,
+) -> (
+    thread::JoinHandle<Result<usize, String>>,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let mut conn = Conn::connect_with_rcvbuf(server.addr(), 64 * 1024);
+    conn.send(get_close_request("/big.bin?n=download"));
+    let progress = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&progress);
+    let reader = thread::spawn(move || -> Result<usize, String> {
+        let mut stream = conn.stream;
+        let (response, first) = read_head_from(&mut stream)?;
+        if response.status != 200 {
+            return Err(response.summary());
+        }
+        let mut received = first.len();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match stream.read(&mut buf) {
+                Ok(0) => return Ok(received),
+                Ok(n) => received += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(format!("after {received} of {len} bytes: {e}")),
+            }
+            seen.store(received, Ordering::SeqCst);
+            thread::sleep(Duration::from_millis(2));
+        }
+    });
+    (reader, progress)
+}
+
+/// Waits until `progress` passes `bytes`.
+fn wait_for_progress(progress: &std::sync::atomic::AtomicUsize, bytes: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while progress.load(std::sync::atomic::Ordering::SeqCst) < bytes {
+        assert!(Instant::now() < deadline, "the download does not progress");
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Renames the access log as logrotate does, sends SIGHUP, and checks that the earlier lines
+/// all stay in the renamed file, later ones go to a new file at the original path, no line
+/// is lost, and a download in flight during the SIGHUP completes.
+fn rotate_and_check(extra: &[&str], workers: usize) {
+    const BIG: usize = 16 * 1024 * 1024;
+    let dir = TempDir::new();
+    let log = dir.path().join("access.log");
+    let rotated = dir.path().join("access.log.1");
+    let mut args = vec!["--access-log", log.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let mut server = Server::start(&args);
+    server.write("a.txt", "alpha\n");
+    std::fs::File::create(server.root().join("big.bin"))
+        .and_then(|f| f.set_len(BIG as u64))
+        .expect("create big.bin");
+
+    let before: Vec<String> = (0..10).map(|i| format!("before{i}")).collect();
+    for tag in &before {
+        assert_eq!(server.get(&format!("/a.txt?n={tag}")).status, 200);
+    }
+    poll_lines(&log, |lines| lines.len() == before.len());
+    let (download, progress) = slow_download(&server, BIG);
+    wait_for_progress(&progress, 1024 * 1024);
+
+    std::fs::rename(&log, &rotated).expect("rename the log");
+    server.signal(libc::SIGHUP);
+    // Each worker (or the single server) says it reopened its logs.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.stderr().matches("reopened").count() < workers {
+        assert!(
+            Instant::now() < deadline,
+            "not every process reopened its logs: {:?}",
+            server.stderr()
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+    let after: Vec<String> = (0..20).map(|i| format!("after{i}")).collect();
+    for tag in &after {
+        assert_eq!(server.get(&format!("/a.txt?n={tag}")).status, 200);
+    }
+    let received = download
+        .join()
+        .expect("reader thread")
+        .unwrap_or_else(|e| panic!("the download in flight during SIGHUP failed: {e}"));
+    assert_eq!(received, BIG, "the download was cut short");
+
+    let new_lines = poll_lines(&log, |lines| lines.len() == after.len() + 1);
+    let old_lines = poll_lines(&rotated, |_| true);
+    assert_eq!(
+        tags(&old_lines),
+        before,
+        "the renamed file keeps every earlier line"
+    );
+    let mut new_tags = tags(&new_lines);
+    new_tags.sort();
+    let mut want: Vec<String> = after.iter().cloned().chain(["download".into()]).collect();
+    want.sort();
+    assert_eq!(new_tags, want, "later lines go to the new file, none lost");
+    assert!(
+        new_lines
+            .iter()
+            .any(|l| l.contains("?n=download ") && l.contains(&format!(" 200 {BIG} "))),
+        "the download is logged whole: {new_lines:#?}"
+    );
+    assert!(server.try_wait().is_none(), "the server exited");
+    server.assert_alive();
+}
+
+#[test]
+fn sighup_reopens_the_access_log() {
+    rotate_and_check(&["--log-level", "info"], 1);
+}
+
+#[test]
+fn sighup_reopens_the_access_log_in_every_worker() {
+    rotate_and_check(&["--log-level", "info", "--workers", "2"], 2);
+}
+
+/// `--error-log PATH`: timestamped lines with their level; `--log-level` filters them, and
+/// SIGHUP reopens the file too.
+#[test]
+fn error_log_to_a_file_is_levelled_and_reopened_on_sighup() {
+    let dir = TempDir::new();
+    let errors = dir.path().join("error.log");
+    let rotated = dir.path().join("error.log.1");
+    let errors_arg = errors.to_str().unwrap();
+    let mut server = Server::start(&["--error-log", errors_arg, "--log-level", "info"]);
+    let lines = poll_lines(&errors, |lines| !lines.is_empty());
+    let first = &lines[0];
+    // 2026/12/01 10:00:00 [info] 1234: ...
+    let bytes = first.as_bytes();
+    assert!(
+        bytes.len() > 20
+            && bytes[4] == b'/'
+            && bytes[7] == b'/'
+            && bytes[10] == b' '
+            && bytes[13] == b':'
+            && bytes[16] == b':'
+            && first[19..].starts_with(" [info] "),
+        "not a timestamped info line: {first:?}"
+    );
+    assert!(
+        server.stderr().is_empty(),
+        "with --error-log, stderr stays empty: {:?}",
+        server.stderr()
+    );
+
+    std::fs::rename(&errors, &rotated).expect("rename the error log");
+    server.signal(libc::SIGHUP);
+    let reopened = poll_lines(&errors, |lines| {
+        lines.iter().any(|l| l.contains("reopened"))
+    });
+    assert!(
+        reopened.iter().all(|l| l.contains(" [info] ")),
+        "{reopened:#?}"
+    );
+    server.signal(libc::SIGTERM);
+    server.wait_exit(Duration::from_secs(5)).expect("exit");
+    let text = std::fs::read_to_string(&errors).unwrap();
+    assert!(text.contains("shutting down"), "{text:?}");
+
+    // At --log-level warn, the info lines are left out.
+    let quiet = dir.path().join("quiet.log");
+    let mut server = Server::start(&["--error-log", quiet.to_str().unwrap()]);
+    server.signal(libc::SIGHUP);
+    server.assert_alive();
+    let mut server_warn = Server::start(&[
+        "--error-log",
+        quiet.to_str().unwrap(),
+        "--log-level",
+        "warn",
+    ]);
+    server_warn.signal(libc::SIGTERM);
+    server_warn.wait_exit(Duration::from_secs(5)).expect("exit");
+    server.signal(libc::SIGTERM);
+    server.wait_exit(Duration::from_secs(5)).expect("exit");
+    let text = std::fs::read_to_string(&quiet).unwrap();
+    let pid = server_warn.pid().to_string();
+    assert!(
+        !text.lines().any(|l| l.contains(&format!("] {pid}: "))),
+        "--log-level warn logged info lines: {text:?}"
+    );
+    assert!(
+        text.lines().any(|l| l.contains("[info]")),
+        "the default level (info) logs start and stop: {text:?}"
+    );
+}
