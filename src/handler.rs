@@ -1,7 +1,8 @@
 //! Request → reply: what a static site answers, decided without touching the socket.
 //!
 //! GET and HEAD serve files; OPTIONS lists the allowed methods; every other method RFC 9110
-//! defines gets 405 with `Allow` (unknown methods never reach here: the parser answers 501).
+//! defines gets 405 with `Allow`, and an unknown one 501. A request reaches here only once the
+//! parser has found its framing sound, so neither refusal hides a malformed message.
 
 use percent_encoding::{AsciiSet, CONTROLS, percent_encode};
 
@@ -149,7 +150,14 @@ fn decide(resolver: &mut Resolver<'_>, request: &Request<'_>) -> Reply {
     match request.method {
         Method::Get | Method::Head => {}
         Method::Options => return Reply::Options,
-        _ => return Reply::Error(Status::MethodNotAllowed),
+        // RFC 9110 §9.1: 501 for a method the server does not recognise.
+        Method::Unknown => return Reply::Error(Status::NotImplemented),
+        Method::Post
+        | Method::Put
+        | Method::Delete
+        | Method::Patch
+        | Method::Connect
+        | Method::Trace => return Reply::Error(Status::MethodNotAllowed),
     }
     let Target::Path { path, query } = request.target else {
         return Reply::Error(Status::BadRequest);
