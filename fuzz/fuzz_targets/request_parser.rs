@@ -114,7 +114,8 @@ fuzz_target!(|data: &[u8]| {
                     last_modified: Some(UNIX_EPOCH + Duration::from_secs(1_700_000_000)),
                 };
                 let safe = matches!(request.method, Method::Get | Method::Head);
-                let _ = evaluate(&request.conditions, safe, &validators);
+                let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+                let _ = evaluate(&request.conditions, safe, &validators, now);
                 if let Some(accept) = request.accept_encoding {
                     for coding in Coding::ALL {
                         assert!(weight(accept, coding) <= 1000, "q-value over 1");
