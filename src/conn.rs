@@ -353,6 +353,7 @@ impl<S: Transport> Connection<S> {
             &request,
             &mut self.shared.path.borrow_mut(),
             cx.now(),
+            cx.wall_clock(),
         );
         let head_only = request.method == Method::Head;
 

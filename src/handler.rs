@@ -1,12 +1,13 @@
 //! Request → reply: what a static site answers, decided without touching the socket.
 //!
 //! GET and HEAD serve files; OPTIONS lists the allowed methods; every other method RFC 9110
-//! defines gets 405 with `Allow` (unknown methods never reach here: the parser answers 501).
+//! defines gets 405 with `Allow`, and an unknown one 501. A request reaches here only once the
+//! parser has found its framing sound, so neither refusal hides a malformed message.
 
 use percent_encoding::{AsciiSet, CONTROLS, percent_encode};
 
 use std::rc::Rc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use crate::file_cache::{FileCache, Lookup, Representations};
 use crate::files::{Site, StaticFile};
@@ -96,13 +97,15 @@ pub enum Parts {
     Several(Vec<ByteRange>),
 }
 
-/// Decides the reply. `path_scratch` is a reusable buffer for the normalised path.
+/// Decides the reply. `path_scratch` is a reusable buffer for the normalised path;
+/// `wall_clock` is the time the preconditions are judged against.
 pub fn respond(
     site: &Site,
     files: &mut FileCache,
     request: &Request<'_>,
     path_scratch: &mut Vec<u8>,
     now: Instant,
+    wall_clock: SystemTime,
 ) -> Reply {
     let mut resolver = Resolver {
         site,
@@ -110,7 +113,7 @@ pub fn respond(
         path: path_scratch,
         now,
     };
-    match decide(&mut resolver, request) {
+    match decide(&mut resolver, request, wall_clock) {
         Reply::Error(status) => error_page(&mut resolver, status).unwrap_or(Reply::Error(status)),
         reply => reply,
     }
@@ -145,17 +148,26 @@ fn error_page(resolver: &mut Resolver<'_>, status: Status) -> Option<Reply> {
     }
 }
 
-fn decide(resolver: &mut Resolver<'_>, request: &Request<'_>) -> Reply {
+fn decide(resolver: &mut Resolver<'_>, request: &Request<'_>, wall_clock: SystemTime) -> Reply {
     match request.method {
         Method::Get | Method::Head => {}
         Method::Options => return Reply::Options,
-        _ => return Reply::Error(Status::MethodNotAllowed),
+        // RFC 9110 §9.1: 501 for a method the server does not recognise.
+        Method::Unknown => return Reply::Error(Status::NotImplemented),
+        Method::Post
+        | Method::Put
+        | Method::Delete
+        | Method::Patch
+        | Method::Connect
+        | Method::Trace => return Reply::Error(Status::MethodNotAllowed),
     }
     let Target::Path { path, query } = request.target else {
         return Reply::Error(Status::BadRequest);
     };
     match resolver.resolve(path) {
-        Ok(Lookup::File(files)) => file_reply(request, select(&files, request.accept_encoding)),
+        Ok(Lookup::File(files)) => {
+            file_reply(request, select(&files, request.accept_encoding), wall_clock)
+        }
         Ok(Lookup::Listing(dir)) => {
             match listing::page(&dir, resolver.path, resolver.site.serve_hidden()) {
                 Ok(page) => Reply::Listing(page),
@@ -200,14 +212,15 @@ fn select(files: &Representations, accept_encoding: Option<&[u8]>) -> Selected {
 
 /// Preconditions first (RFC 9110 §13.2.2), then Range (§14.2), both on the selected
 /// representation: a HEAD gets the same answer as a GET, without the body.
-fn file_reply(request: &Request<'_>, selected: Selected) -> Reply {
+fn file_reply(request: &Request<'_>, selected: Selected, wall_clock: SystemTime) -> Reply {
     let file = &selected.file;
     let validators = Validators {
         etag: &file.etag,
         // A time that cannot be sent as Last-Modified cannot be compared with one either.
         last_modified: file.last_modified.and(file.modified),
     };
-    let honour_range = match conditional::evaluate(&request.conditions, true, &validators) {
+    let outcome = conditional::evaluate(&request.conditions, true, &validators, wall_clock);
+    let honour_range = match outcome {
         Outcome::NotModified => return Reply::NotModified(selected),
         Outcome::Failed => return Reply::Error(Status::PreconditionFailed),
         Outcome::Proceed { honour_range } => honour_range,

@@ -531,3 +531,25 @@ fn repeated_precondition_headers_are_400() {
     let response = get(&server, "/t.txt", &[("If-None-Match", "\"other\"")]);
     assert_full(&response, TEXT.as_bytes(), "single If-None-Match");
 }
+
+/// RFC 9110 §13.1.3: an If-Modified-Since later than the server's clock is invalid and
+/// ignored, so a file modified at any time gets 200, not 304.
+#[test]
+fn if_modified_since_in_the_future_is_ignored() {
+    let (server, _) = site();
+    let now = std::time::SystemTime::now();
+    for ahead in [Duration::from_secs(3600), Duration::from_secs(400 * 86_400)] {
+        let date = httpdate::fmt_http_date(now + ahead);
+        let response = send(&server, "GET", "/t.txt", &[("If-Modified-Since", &date)]);
+        assert_eq!(response.status, 200, "{date}: {}", response.summary());
+        assert_eq!(response.body, TEXT.as_bytes());
+    }
+    // A date in the past that is not before Last-Modified still gives 304.
+    let response = send(
+        &server,
+        "GET",
+        "/t.txt",
+        &[("If-Modified-Since", ONE_SECOND_LATER)],
+    );
+    assert_eq!(response.status, 304, "{}", response.summary());
+}

@@ -146,12 +146,13 @@ fn malformed_content_length_is_400() {
     }
 }
 
+/// RFC 9112 §6.1: a coding we do not implement, in front of the final `chunked`.
 #[test]
 fn unknown_transfer_coding_is_501() {
     let server = site(&[]);
     expect_error_and_close(
         &server,
-        "GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
         501,
     );
 }
@@ -500,4 +501,105 @@ fn request_line_with_extra_space_is_400() {
     let server = site(&[]);
     expect_error_and_close(&server, "GET /a b HTTP/1.1\r\nHost: x\r\n\r\n", 400);
     expect_error_and_close(&server, "GET  / HTTP/1.1\r\nHost: x\r\n\r\n", 400);
+}
+
+/// RFC 9112 §6.3: a head whose body framing is invalid is 400 and a close, whatever its
+/// method. A 405 or 501 would say the request was understood up to its method; the bytes
+/// after it could then be read as the next request.
+#[test]
+fn invalid_framing_is_400_whatever_the_method() {
+    let server = site(&[]);
+    let framings = [
+        "Content-Length: 99999999999999999999999",
+        "Content-Length: 12a",
+        "Content-Length: 5\r\nContent-Length: 6",
+        "Content-Length: 5\r\nTransfer-Encoding: chunked",
+        "Transfer-Encoding: chunked, gzip",
+        "Transfer-Encoding: gzip",
+        "Transfer-Encoding: chunked, chunked",
+    ];
+    for method in ["GET", "POST", "PUT", "DELETE", "BREW", "get"] {
+        for fields in framings {
+            expect_error_and_close(
+                &server,
+                format!("{method} / HTTP/1.1\r\nHost: x\r\n{fields}\r\n\r\nhello"),
+                400,
+            );
+        }
+        expect_error_and_close(
+            &server,
+            format!("{method} / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+            400,
+        );
+    }
+    server.assert_alive();
+}
+
+/// The 501 for an unknown method is for a well-framed request, like a 405: its body is
+/// skipped and the connection goes on.
+#[test]
+fn unknown_method_with_a_body_is_501_and_the_next_request_served() {
+    let server = site(&[]);
+    for method in ["BREW", "get", "POST"] {
+        let responses = exchange(
+            &server,
+            format!(
+                "{method} / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello{}",
+                get_close_request("/b.txt")
+            ),
+        );
+        let statuses: Vec<u16> = responses.iter().map(|r| r.status).collect();
+        let want = if method == "POST" { 405 } else { 501 };
+        assert_eq!(statuses, [want, 200], "{method}: {responses:?}");
+        assert_eq!(responses[1].body, B.as_bytes());
+    }
+}
+
+/// RFC 9112 §3: a method longer than any the server implements SHOULD get 501. 414 is about
+/// the target, so a request line over the head limit because of its method is 501 too.
+#[test]
+fn a_long_method_is_501_never_414() {
+    let server = site(&[]);
+    for len in [10 * 1024, 64 * 1024] {
+        let method = "M".repeat(len);
+        expect_error_and_close(
+            &server,
+            format!("{method} / HTTP/1.1\r\nHost: x\r\n\r\n"),
+            501,
+        );
+    }
+    // Within the head limit: answered like any unknown method.
+    let mut conn = server.connect();
+    conn.send(format!(
+        "{} / HTTP/1.1\r\nHost: x\r\n\r\n",
+        "M".repeat(4096)
+    ));
+    assert_eq!(conn.read_response().status, 501);
+    assert_eq!(conn.get("/b.txt").status, 200);
+    // A long target is still 414.
+    let target = format!("/{}", "a".repeat(10 * 1024));
+    expect_error_and_close(
+        &server,
+        format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n"),
+        414,
+    );
+}
+
+/// RFC 9112 §3.2: an empty Host is for a target URI without an authority, which an http
+/// request never has: 400. An http URI with an empty host is invalid (RFC 9110 §4.2.1).
+#[test]
+fn empty_host_is_400() {
+    let server = site(&[]);
+    for request in [
+        "GET / HTTP/1.1\r\nHost:\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: \r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: :8080\r\n\r\n",
+        "GET / HTTP/1.0\r\nHost:\r\n\r\n",
+        "GET http://:8080/ HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET http://x/ HTTP/1.1\r\nHost:\r\n\r\n",
+    ] {
+        expect_error_and_close(&server, request, 400);
+    }
+    let mut conn = server.connect();
+    assert_eq!(conn.get("/b.txt").status, 200);
 }

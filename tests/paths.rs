@@ -253,3 +253,29 @@ fn directory_redirect_is_never_protocol_relative() {
     assert_eq!(response.status, 301, "{}", response.summary());
     assert_eq!(response.header("location"), Some("/evil.example/"));
 }
+
+/// RFC 9112 §3.2 and RFC 3986 §2: a request target is ASCII. Raw UTF-8 is 400, never looked
+/// up as a file name; the same name percent-encoded is served.
+#[test]
+fn raw_non_ascii_target_is_400() {
+    let server = site(&[]);
+    server.write("café.txt", TARGET);
+    let response = server.get("/caf%C3%A9.txt");
+    assert_eq!(response.status, 200, "{}", response.summary());
+    assert_eq!(response.body, TARGET.as_bytes());
+    for target in [
+        &b"/caf\xc3\xa9.txt"[..],
+        b"/caf\xc3\xa9.txt?x",
+        b"/\xc3\xa9/",
+    ] {
+        let response = raw_get(&server, target);
+        assert_eq!(
+            response.status,
+            400,
+            "{:?}: {}",
+            String::from_utf8_lossy(target),
+            response.summary()
+        );
+    }
+    server.assert_alive();
+}

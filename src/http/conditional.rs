@@ -35,8 +35,13 @@ pub enum Outcome {
 }
 
 /// Evaluates the preconditions in the order of RFC 9110 §13.2.2, for a method that is
-/// `safe` (GET or HEAD) or not.
-pub fn evaluate(conditions: &Conditions<'_>, safe: bool, validators: &Validators<'_>) -> Outcome {
+/// `safe` (GET or HEAD) or not, at the server's time `now`.
+pub fn evaluate(
+    conditions: &Conditions<'_>,
+    safe: bool,
+    validators: &Validators<'_>,
+    now: SystemTime,
+) -> Outcome {
     if let Some(if_match) = conditions.if_match {
         if !list_matches(if_match, validators.etag, Comparison::Strong) {
             return Outcome::Failed;
@@ -58,6 +63,9 @@ pub fn evaluate(conditions: &Conditions<'_>, safe: bool, validators: &Validators
         }
     } else if safe
         && let Some(date) = conditions.if_modified_since.and_then(parse_date)
+        // A date later than our clock is invalid and MUST be ignored (§13.1.3): the client
+        // cannot have seen a modification that has not happened yet.
+        && date <= whole_seconds(now)
         && validators
             .last_modified
             .is_some_and(|m| whole_seconds(m) <= date)
@@ -169,6 +177,7 @@ mod tests {
 
     const ETAG: &[u8] = b"\"abc-1\"";
     const MODIFIED_SECS: u64 = 784_111_777; // Sun, 06 Nov 1994 08:49:37 GMT
+    const NOW_SECS: u64 = MODIFIED_SECS + 86_400; // Mon, 07 Nov 1994 08:49:37 GMT
 
     fn validators() -> Validators<'static> {
         Validators {
@@ -178,7 +187,8 @@ mod tests {
     }
 
     fn eval(conditions: Conditions<'_>, safe: bool) -> Outcome {
-        evaluate(&conditions, safe, &validators())
+        let now = UNIX_EPOCH + Duration::from_millis(NOW_SECS * 1000 + 500);
+        evaluate(&conditions, safe, &validators(), now)
     }
 
     const PROCEED: Outcome = Outcome::Proceed { honour_range: true };
@@ -254,6 +264,24 @@ mod tests {
         assert_eq!(eval(ius(same), true), PROCEED);
         assert_eq!(eval(ius(earlier), true), Outcome::Failed);
         assert_eq!(eval(ius("garbage"), true), PROCEED);
+    }
+
+    #[test]
+    fn if_modified_since_after_now_is_ignored() {
+        let table: &[(&str, Outcome)] = &[
+            ("Sun, 06 Nov 1994 08:49:37 GMT", Outcome::NotModified),
+            ("Mon, 07 Nov 1994 08:49:37 GMT", Outcome::NotModified),
+            ("Mon, 07 Nov 1994 08:49:38 GMT", PROCEED),
+            ("Tue, 08 Nov 1994 08:49:37 GMT", PROCEED),
+            ("Fri, 31 Dec 9999 23:59:59 GMT", PROCEED),
+        ];
+        for &(value, want) in table {
+            let c = Conditions {
+                if_modified_since: Some(value.as_bytes()),
+                ..Conditions::default()
+            };
+            assert_eq!(eval(c, true), want, "{value}");
+        }
     }
 
     #[test]

@@ -27,23 +27,44 @@ pub enum Method {
     Patch,
     Connect,
     Trace,
+    /// Any other token, including a known name in another case (methods are case-sensitive,
+    /// RFC 9110 §9.1: `get` is not GET): 501. It is judged after the framing, like the
+    /// others, so a malformed message gets 400 whatever its method.
+    Unknown,
 }
 
+/// The methods we know by name.
+const METHODS: [(&str, Method); 9] = [
+    ("GET", Method::Get),
+    ("HEAD", Method::Head),
+    ("OPTIONS", Method::Options),
+    ("POST", Method::Post),
+    ("PUT", Method::Put),
+    ("DELETE", Method::Delete),
+    ("PATCH", Method::Patch),
+    ("CONNECT", Method::Connect),
+    ("TRACE", Method::Trace),
+];
+
+/// The length of the longest name in `METHODS`: a longer method token is certainly unknown.
+const LONGEST_METHOD_LEN: usize = {
+    let mut longest = 0;
+    let mut i = 0;
+    while i < METHODS.len() {
+        if METHODS[i].0.len() > longest {
+            longest = METHODS[i].0.len();
+        }
+        i += 1;
+    }
+    longest
+};
+
 impl Method {
-    /// Methods are case-sensitive (RFC 9110 §9.1): `get` is not GET.
-    fn parse(token: &str) -> Option<Method> {
-        Some(match token {
-            "GET" => Method::Get,
-            "HEAD" => Method::Head,
-            "OPTIONS" => Method::Options,
-            "POST" => Method::Post,
-            "PUT" => Method::Put,
-            "DELETE" => Method::Delete,
-            "PATCH" => Method::Patch,
-            "CONNECT" => Method::Connect,
-            "TRACE" => Method::Trace,
-            _ => return None,
-        })
+    fn parse(token: &str) -> Method {
+        METHODS
+            .iter()
+            .find(|&&(name, _)| name == token)
+            .map_or(Method::Unknown, |&(_, method)| method)
     }
 }
 
@@ -99,7 +120,8 @@ pub struct Request<'a> {
 /// Returns the head's length including its final CRLF CRLF, or `None` when more is needed.
 /// A bare LF is refused (RFC 9112 §2.2 allows accepting it; we do not, anywhere, so no two
 /// parsers can disagree about where a line ends). `max_len` bounds the head: 414 while the
-/// request line is still unfinished, 431 after.
+/// request line is still unfinished, 431 after; 501 either way when the method alone is
+/// longer than any we know.
 pub fn find_head_end(buf: &[u8], from: usize, max_len: usize) -> Result<Option<usize>, Status> {
     // A request starts with a method token. Bytes that cannot begin one (a TLS ClientHello,
     // binary noise) are refused at once instead of waiting for a line end that never comes.
@@ -160,9 +182,18 @@ pub fn downgrade_minor_version(head: &mut [u8]) {
     }
 }
 
-/// The status for a head over `max_len`: 414 when the request line alone is too long.
+/// The status for a head over `max_len`. A method token longer than any we know is 501
+/// (RFC 9112 §3), whatever follows it: 414 is about the target. Otherwise 414 when the
+/// request line alone is too long, 431 when the header fields are.
 fn too_large(buf: &[u8], max_len: usize) -> Status {
-    if buf.iter().take(max_len).any(|&b| b == b'\n') {
+    let seen = &buf[..buf.len().min(max_len)];
+    let method_len = seen
+        .iter()
+        .position(|&b| !is_tchar(b))
+        .unwrap_or(seen.len());
+    if method_len > LONGEST_METHOD_LEN {
+        Status::NotImplemented
+    } else if seen.contains(&b'\n') {
         Status::HeaderFieldsTooLarge
     } else {
         Status::UriTooLong
@@ -171,6 +202,11 @@ fn too_large(buf: &[u8], max_len: usize) -> Status {
 
 /// Parses a complete head (as delimited by `find_head_end`). `max_body_len` bounds a body
 /// we would have to read (413 beyond it).
+///
+/// Framing is judged before anything else about the request: a head whose body framing is
+/// invalid gets 400 (and the caller closes) whatever its method, because a 405 or 501 would
+/// claim we understood where the message ends. The method itself is only named here, never
+/// refused: `Method::Unknown` is the handler's 501, like its 405, for a well-framed request.
 pub fn parse(head: &[u8], max_body_len: u64) -> Result<Request<'_>, Status> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut parsed = httparse::Request::new(&mut headers);
@@ -185,7 +221,6 @@ pub fn parse(head: &[u8], max_body_len: u64) -> Result<Request<'_>, Status> {
     else {
         return Err(Status::BadRequest);
     };
-    let method = Method::parse(method).ok_or(Status::NotImplemented)?;
     let version = if minor == 0 {
         Version::Http10
     } else {
@@ -197,21 +232,24 @@ pub fn parse(head: &[u8], max_body_len: u64) -> Result<Request<'_>, Status> {
     if version == Version::Http11 && fields.host.is_none() {
         return Err(Status::BadRequest); // RFC 9112 §3.2: Host is required in HTTP/1.1
     }
+    let body = match (fields.transfer_encoding, fields.content_length) {
+        (Some(_), Some(_)) => return Err(Status::BadRequest), // RFC 9112 §6.1: smuggling
+        (Some(_), None) if version == Version::Http10 => return Err(Status::BadRequest),
+        (Some(Coding::Chunked), None) => Body::Chunked(ChunkedDecoder::new(max_body_len)),
+        (Some(Coding::ChunkedAfterOthers), None) => return Err(Status::NotImplemented),
+        (None, Some(0)) | (None, None) => Body::None,
+        (None, Some(len)) if len > max_body_len => return Err(Status::ContentTooLarge),
+        (None, Some(len)) => Body::Length(len),
+    };
+    if fields.unmet_expectation {
+        return Err(Status::ExpectationFailed);
+    }
+    let method = Method::parse(method);
     match (method, target) {
         (Method::Options, Target::Asterisk) | (Method::Connect, Target::Authority) => {}
         (_, Target::Asterisk | Target::Authority) => return Err(Status::BadRequest),
         _ => {}
     }
-
-    let body = match (fields.transfer_encoding, fields.content_length) {
-        (Some(_), Some(_)) => return Err(Status::BadRequest), // RFC 9112 §6.1: smuggling
-        (Some(_), None) if version == Version::Http10 => return Err(Status::BadRequest),
-        (Some(Coding::Chunked), None) => Body::Chunked(ChunkedDecoder::new(max_body_len)),
-        (Some(Coding::Other), None) => return Err(Status::NotImplemented),
-        (None, Some(0)) | (None, None) => Body::None,
-        (None, Some(len)) if len > max_body_len => return Err(Status::ContentTooLarge),
-        (None, Some(len)) => Body::Length(len),
-    };
     let keep_alive = !fields.close
         && match version {
             Version::Http11 => true,
@@ -252,6 +290,11 @@ fn version_error(head: &[u8]) -> Status {
 }
 
 fn parse_target(target: &[u8]) -> Result<Target<'_>, Status> {
+    // A URI is ASCII (RFC 3986 §2; RFC 9112 §3.2): other bytes arrive percent-encoded.
+    // httparse lets raw UTF-8 through, and it must not name a file.
+    if !target.is_ascii() {
+        return Err(Status::BadRequest);
+    }
     if target.contains(&b'#') {
         return Err(Status::BadRequest); // a fragment is never sent (RFC 9110 §7.1)
     }
@@ -326,10 +369,14 @@ fn is_valid_host(host: &[u8]) -> bool {
             _ => return false,
         }
     } else {
-        match host.iter().position(|&b| b == b':') {
+        let (name, port) = match host.iter().position(|&b| b == b':') {
             Some(colon) => (&host[..colon], Some(&host[colon + 1..])),
             None => (host, None),
+        };
+        if name.is_empty() {
+            return false; // an http URI never has an empty host (RFC 9110 §4.2.1)
         }
+        (name, port)
     };
     let name_ok = name
         .iter()
@@ -342,10 +389,13 @@ fn is_valid_host(host: &[u8]) -> bool {
     name_ok && port_ok
 }
 
+/// What a valid Transfer-Encoding says about the body (RFC 9112 §6.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Coding {
+    /// Exactly `chunked`.
     Chunked,
-    Other,
+    /// `chunked` last, after codings we do not implement (`gzip, chunked`): framed, but 501.
+    ChunkedAfterOthers,
 }
 
 /// The header fields that decide framing and connection handling.
@@ -357,6 +407,8 @@ struct Fields<'a> {
     close: bool,
     keep_alive: bool,
     expect_continue: bool,
+    /// An expectation other than 100-continue: 417, once the framing is known to be sound.
+    unmet_expectation: bool,
     conditions: Conditions<'a>,
     range: Option<&'a [u8]>,
     accept_encoding: Option<&'a [u8]>,
@@ -372,8 +424,10 @@ impl<'a> Fields<'a> {
             let name = header.name.as_bytes();
             let value = trim_ows(header.value);
             if name.eq_ignore_ascii_case(b"host") {
-                // A second Host, even an identical one, is refused (RFC 9112 §3.2).
-                if fields.host.is_some() || !(value.is_empty() || is_valid_host(value)) {
+                // A second Host, even an identical one, is refused (RFC 9112 §3.2). An empty
+                // one too: it is only for a target URI without an authority (RFC 9110
+                // §7.2), and every target we accept has one.
+                if fields.host.is_some() || !is_valid_host(value) {
                     return Err(Status::BadRequest);
                 }
                 fields.host = Some(value);
@@ -386,11 +440,7 @@ impl<'a> Fields<'a> {
                 if fields.transfer_encoding.is_some() {
                     return Err(Status::BadRequest);
                 }
-                fields.transfer_encoding = Some(if value.eq_ignore_ascii_case(b"chunked") {
-                    Coding::Chunked
-                } else {
-                    Coding::Other
-                });
+                fields.transfer_encoding = Some(parse_transfer_encoding(value)?);
             } else if name.eq_ignore_ascii_case(b"connection") {
                 for option in value.split(|&b| b == b',').map(trim_ows) {
                     fields.close |= option.eq_ignore_ascii_case(b"close");
@@ -399,10 +449,11 @@ impl<'a> Fields<'a> {
             } else if name.eq_ignore_ascii_case(b"expect") && version == Version::Http11 {
                 // RFC 9110 §10.1.1: 100-continue is the only expectation. A 1.0 client cannot
                 // understand a 100 response, so there the field is ignored.
-                if !value.eq_ignore_ascii_case(b"100-continue") {
-                    return Err(Status::ExpectationFailed);
+                if value.eq_ignore_ascii_case(b"100-continue") {
+                    fields.expect_continue = true;
+                } else {
+                    fields.unmet_expectation = true;
                 }
-                fields.expect_continue = true;
             } else if let Some(slot) = fields.single_valued(name) {
                 // A second Range or precondition would make the request ambiguous.
                 if slot.replace(value).is_some() {
@@ -446,7 +497,8 @@ impl<'a> Fields<'a> {
 }
 
 /// `Content-Length = 1*DIGIT` (RFC 9110 §8.6), overflow-checked. Not `str::parse`, which
-/// accepts a leading `+`.
+/// accepts a leading `+`. A length that does not fit in 64 bits is as unusable for framing
+/// as one that is not a number: 400 (RFC 9112 §6.3).
 fn parse_content_length(value: &[u8]) -> Result<u64, Status> {
     if value.is_empty() {
         return Err(Status::BadRequest);
@@ -457,8 +509,38 @@ fn parse_content_length(value: &[u8]) -> Result<u64, Status> {
         }
         len.checked_mul(10)
             .and_then(|len| len.checked_add(u64::from(b - b'0')))
-            .ok_or(Status::ContentTooLarge)
+            .ok_or(Status::BadRequest)
     })
+}
+
+/// `Transfer-Encoding = #transfer-coding` (RFC 9112 §6.1). The body is delimited only when
+/// `chunked` is the final coding, and chunked is applied at most once (§7.1); anything else
+/// leaves its length unknown: 400 (§6.3). Empty list elements are ignored (RFC 9110 §5.6.1).
+/// Other codings are checked for a token name only: we implement none of them.
+fn parse_transfer_encoding(value: &[u8]) -> Result<Coding, Status> {
+    let mut chunked = false;
+    let mut others = false;
+    for coding in value.split(|&b| b == b',').map(trim_ows) {
+        if coding.is_empty() {
+            continue;
+        }
+        if chunked {
+            return Err(Status::BadRequest); // a coding after chunked, or chunked twice
+        }
+        let name = trim_ows(coding.split(|&b| b == b';').next().unwrap_or(coding));
+        if coding.eq_ignore_ascii_case(b"chunked") {
+            chunked = true;
+        } else if !name.is_empty() && name.iter().all(|&b| is_tchar(b)) {
+            others = true;
+        } else {
+            return Err(Status::BadRequest);
+        }
+    }
+    match (chunked, others) {
+        (false, _) => Err(Status::BadRequest),
+        (true, false) => Ok(Coding::Chunked),
+        (true, true) => Ok(Coding::ChunkedAfterOthers),
+    }
 }
 
 #[cfg(test)]

@@ -44,7 +44,8 @@ fn binary_noise_is_refused_before_a_line_ends() {
 
 #[test]
 fn head_limits() {
-    let long_line = vec![b'a'; 100];
+    let mut long_line = b"GET /".to_vec();
+    long_line.resize(100, b'a');
     assert_eq!(find_head_end(&long_line, 0, 100), Err(Status::UriTooLong));
     let mut long_head = b"GET / HTTP/1.1\r\n".to_vec();
     long_head.resize(100, b'x');
@@ -142,8 +143,23 @@ fn valid_requests() {
     assert_eq!(req.method, Method::Get);
     let req = parse(b"GET / HTTP/1.1\r\nHost: a:\r\n\r\n", 0).unwrap();
     assert_eq!(req.method, Method::Get);
-    let req = parse(b"GET / HTTP/1.1\r\nHost:\r\n\r\n", 0).unwrap();
-    assert_eq!(req.method, Method::Get);
+    for (line, method) in [
+        (&b"POST / HTTP/1.1"[..], Method::Post),
+        (b"BREW / HTTP/1.1", Method::Unknown),
+        (b"get / HTTP/1.1", Method::Unknown),
+        (b"GETS / HTTP/1.1", Method::Unknown),
+    ] {
+        let head = [line, b"\r\nHost: a\r\n\r\n"].concat();
+        assert_eq!(parse(&head, 0).unwrap().method, method);
+    }
+    let req = parse(b"GET /caf%C3%A9 HTTP/1.1\r\nHost: a\r\n\r\n", 0).unwrap();
+    assert_eq!(
+        req.target,
+        Target::Path {
+            path: b"/caf%C3%A9",
+            query: None
+        }
+    );
 
     let req = parse(
         b"GET / HTTP/1.1\r\nHost: a\r\nRange: bytes=0-1\r\nIf-None-Match: \"x\"\r\n\
@@ -175,8 +191,6 @@ fn refused_requests() {
         (b"GET / HTTP/1.1\r\nHost: a:65536\r\n\r\n", BadRequest),
         (b"GET / HTTP/1.1\r\nHost: a:+80\r\n\r\n", BadRequest),
         (b"GET http://a:99999/ HTTP/1.1\r\nHost: a\r\n\r\n", BadRequest),
-        (b"get / HTTP/1.1\r\nHost: a\r\n\r\n", NotImplemented),
-        (b"BREW / HTTP/1.1\r\nHost: a\r\n\r\n", NotImplemented),
         (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", VersionNotSupported),
         (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", VersionNotSupported),
         (b"GET / HTTP/1\r\nHost: a\r\n\r\n", BadRequest),
@@ -202,10 +216,10 @@ fn refused_requests() {
         (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x1\r\n\r\n", BadRequest),
         (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n", BadRequest),
         (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1 2\r\n\r\n", BadRequest),
-        (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999999\r\n\r\n", ContentTooLarge),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999999\r\n\r\n", BadRequest),
         (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 2000000\r\n\r\n", ContentTooLarge),
         (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", BadRequest),
-        (b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", NotImplemented),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", BadRequest),
         (b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", NotImplemented),
         (b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", BadRequest),
         (b"GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", BadRequest),
@@ -256,4 +270,241 @@ fn higher_minor_versions_are_read_as_1_1() {
     let mut head = b"GET / HTTP/1.2\r\nHost: a\r\n\r\n".to_vec();
     downgrade_minor_version(&mut head);
     assert_eq!(parse(&head, 0).unwrap().version, Version::Http11);
+}
+
+/// `find_head_end` fed one byte at a time, as a client may send it, then `parse`: the verdict
+/// must be the one the whole head gets.
+fn status_fed_bytewise(head: &[u8]) -> Result<(), Status> {
+    for len in 1..=head.len() {
+        if let Some(end) = find_head_end(&head[..len], len - 1, 8192)? {
+            assert_eq!(end, head.len(), "{:?}", String::from_utf8_lossy(head));
+            return status_of(&head[..end]);
+        }
+    }
+    panic!("no head end in {:?}", String::from_utf8_lossy(head));
+}
+
+/// Every verdict of `table`, on the whole head and fed one byte at a time.
+fn check_table(table: &[(Vec<u8>, Result<(), Status>)]) {
+    for (head, want) in table {
+        let shown = String::from_utf8_lossy(head);
+        assert_eq!(status_of(head), *want, "{shown:?}");
+        assert_eq!(status_fed_bytewise(head), *want, "{shown:?} bytewise");
+    }
+}
+
+#[test]
+fn framing_is_judged_before_the_method() {
+    use Status::{BadRequest, ContentTooLarge, ExpectationFailed, NotImplemented};
+    let long_method = "M".repeat(4096);
+    let methods = ["GET", "POST", "PUT", "DELETE", "BREW", "get", &long_method];
+    // (request line's version, header lines, verdict) for a well-formed method and target.
+    let framings: &[(&str, &str, Result<(), Status>)] = &[
+        (
+            "1.1",
+            "Content-Length: 99999999999999999999999\r\n",
+            Err(BadRequest),
+        ),
+        (
+            "1.1",
+            "Content-Length: 18446744073709551616\r\n",
+            Err(BadRequest),
+        ),
+        ("1.1", "Content-Length: abc\r\n", Err(BadRequest)),
+        (
+            "1.1",
+            "Content-Length: 1\r\nContent-Length: 2\r\n",
+            Err(BadRequest),
+        ),
+        (
+            "1.1",
+            "Content-Length: 1\r\nTransfer-Encoding: chunked\r\n",
+            Err(BadRequest),
+        ),
+        (
+            "1.1",
+            "Transfer-Encoding: chunked, gzip\r\n",
+            Err(BadRequest),
+        ),
+        ("1.1", "Transfer-Encoding: gzip\r\n", Err(BadRequest)),
+        (
+            "1.1",
+            "Transfer-Encoding: chunked, chunked\r\n",
+            Err(BadRequest),
+        ),
+        (
+            "1.1",
+            "Transfer-Encoding: chunked,,chunked\r\n",
+            Err(BadRequest),
+        ),
+        ("1.1", "Transfer-Encoding: chunked;x=1\r\n", Err(BadRequest)),
+        (
+            "1.1",
+            "Transfer-Encoding: \"x\", chunked\r\n",
+            Err(BadRequest),
+        ),
+        ("1.1", "Transfer-Encoding:\r\n", Err(BadRequest)),
+        ("1.1", "Transfer-Encoding: ,\r\n", Err(BadRequest)),
+        ("1.0", "Transfer-Encoding: chunked\r\n", Err(BadRequest)),
+        (
+            "1.0",
+            "Transfer-Encoding: gzip, chunked\r\n",
+            Err(BadRequest),
+        ),
+        (
+            "1.1",
+            "Expect: tea\r\nContent-Length: 1\r\nContent-Length: 2\r\n",
+            Err(BadRequest),
+        ),
+        (
+            "1.1",
+            "Transfer-Encoding: gzip, chunked\r\n",
+            Err(NotImplemented),
+        ),
+        (
+            "1.1",
+            "Transfer-Encoding: gzip;level=9 , CHUNKED\r\n",
+            Err(NotImplemented),
+        ),
+        ("1.1", "Content-Length: 2000000\r\n", Err(ContentTooLarge)),
+        ("1.1", "Expect: tea\r\n", Err(ExpectationFailed)),
+        ("1.1", "Transfer-Encoding: chunked\r\n", Ok(())),
+        ("1.1", "Transfer-Encoding: , chunked ,\r\n", Ok(())),
+        (
+            "1.1",
+            "Content-Length: 18446744073709551615\r\n",
+            Err(ContentTooLarge),
+        ),
+    ];
+    let mut table = Vec::new();
+    for method in methods {
+        for &(version, fields, want) in framings {
+            let head = format!("{method} / HTTP/{version}\r\nHost: a\r\n{fields}\r\n");
+            table.push((head.into_bytes(), want));
+        }
+    }
+    check_table(&table);
+}
+
+#[test]
+fn host_and_authority_are_never_empty() {
+    use Status::BadRequest;
+    let table: &[(&[u8], Result<(), Status>)] = &[
+        (b"GET / HTTP/1.1\r\nHost:\r\n\r\n", Err(BadRequest)),
+        (b"GET / HTTP/1.1\r\nHost: \t \r\n\r\n", Err(BadRequest)),
+        (b"GET / HTTP/1.1\r\nHost: :80\r\n\r\n", Err(BadRequest)),
+        (b"GET / HTTP/1.0\r\nHost:\r\n\r\n", Err(BadRequest)),
+        (b"OPTIONS * HTTP/1.1\r\nHost:\r\n\r\n", Err(BadRequest)),
+        (b"GET http://a/ HTTP/1.1\r\nHost:\r\n\r\n", Err(BadRequest)),
+        (
+            b"GET http://:80/ HTTP/1.1\r\nHost: a\r\n\r\n",
+            Err(BadRequest),
+        ),
+        (
+            b"GET http://:/ HTTP/1.1\r\nHost: a\r\n\r\n",
+            Err(BadRequest),
+        ),
+        (b"GET http:// HTTP/1.1\r\nHost: a\r\n\r\n", Err(BadRequest)),
+        (
+            b"GET http://?q HTTP/1.1\r\nHost: a\r\n\r\n",
+            Err(BadRequest),
+        ),
+        (b"CONNECT :443 HTTP/1.1\r\nHost: a\r\n\r\n", Err(BadRequest)),
+        (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", Ok(())),
+        (b"GET / HTTP/1.1\r\nHost: [::1]:\r\n\r\n", Ok(())),
+        (b"GET http://a:/ HTTP/1.1\r\nHost: a\r\n\r\n", Ok(())),
+        (b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", Ok(())),
+    ];
+    let table: Vec<_> = table.iter().map(|&(h, w)| (h.to_vec(), w)).collect();
+    check_table(&table);
+}
+
+#[test]
+fn request_target_is_ascii() {
+    use Status::BadRequest;
+    let table: &[(&[u8], Result<(), Status>)] = &[
+        (
+            b"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n",
+            Err(BadRequest),
+        ),
+        (
+            b"GET /\xc3\xa9/ HTTP/1.1\r\nHost: a\r\n\r\n",
+            Err(BadRequest),
+        ),
+        (
+            b"GET /a?\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n",
+            Err(BadRequest),
+        ),
+        (b"GET /\xff HTTP/1.1\r\nHost: a\r\n\r\n", Err(BadRequest)),
+        (b"GET /\x80 HTTP/1.1\r\nHost: a\r\n\r\n", Err(BadRequest)),
+        (
+            b"GET http://\xc3\xa9/ HTTP/1.1\r\nHost: a\r\n\r\n",
+            Err(BadRequest),
+        ),
+        (
+            b"GET http://a/\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n",
+            Err(BadRequest),
+        ),
+        (b"GET /caf%C3%A9 HTTP/1.1\r\nHost: a\r\n\r\n", Ok(())),
+        (b"GET /a?q=%C3%A9 HTTP/1.1\r\nHost: a\r\n\r\n", Ok(())),
+        (
+            b"GET /~a!$&'()*+,;=:@-._ HTTP/1.1\r\nHost: a\r\n\r\n",
+            Ok(()),
+        ),
+    ];
+    let table: Vec<_> = table.iter().map(|&(h, w)| (h.to_vec(), w)).collect();
+    check_table(&table);
+}
+
+#[test]
+fn a_method_too_long_for_the_head_is_501_not_414() {
+    use Status::{HeaderFieldsTooLarge, NotImplemented, UriTooLong};
+    let max = 100;
+    let letters = |n: usize| vec![b'M'; n];
+    let with_target = |method: &str, target_len: usize| {
+        let mut line = format!("{method} /").into_bytes();
+        line.resize(line.len() + target_len, b'a');
+        line
+    };
+    let table: &[(Vec<u8>, Status)] = &[
+        (letters(max), NotImplemented),
+        (letters(10 * 1024), NotImplemented),
+        ([letters(max - 1), b" ".to_vec()].concat(), NotImplemented),
+        (
+            [letters(60), b" /a HTTP/1.1\r\nX: ".to_vec(), letters(60)].concat(),
+            NotImplemented,
+        ),
+        (with_target("PROPFIND", 200), NotImplemented),
+        (with_target("OPTIONS", 200), UriTooLong),
+        (with_target("GET", 200), UriTooLong),
+        (with_target("get", 200), UriTooLong),
+        (
+            [b"GET / HTTP/1.1\r\nX: ".to_vec(), letters(200)].concat(),
+            HeaderFieldsTooLarge,
+        ),
+        (
+            [b"GET / HTTP/1.1\r\n".to_vec(), letters(200)].concat(),
+            HeaderFieldsTooLarge,
+        ),
+    ];
+    for (buf, want) in table {
+        let shown = String::from_utf8_lossy(&buf[..buf.len().min(40)]);
+        assert_eq!(find_head_end(buf, 0, max), Err(*want), "{shown:?}");
+        // Fed one byte at a time: the verdict comes when the limit is reached, and is the same.
+        let verdict =
+            (1..=buf.len()).find_map(|len| find_head_end(&buf[..len], len - 1, max).err());
+        assert_eq!(verdict, Some(*want), "{shown:?} bytewise");
+    }
+    // Within the limit, a long method is a complete head with an unknown method (the
+    // handler's 501), not a refusal.
+    let head = [letters(4096), b" / HTTP/1.1\r\nHost: a\r\n\r\n".to_vec()].concat();
+    assert_eq!(find_head_end(&head, 0, 8192), Ok(Some(head.len())));
+    assert_eq!(parse(&head, 0).unwrap().method, Method::Unknown);
+}
+
+#[test]
+fn longest_method_len_matches_the_names() {
+    let longest = METHODS.iter().map(|(name, _)| name.len()).max();
+    assert_eq!(longest, Some(LONGEST_METHOD_LEN));
+    assert_eq!(LONGEST_METHOD_LEN, "OPTIONS".len());
 }
