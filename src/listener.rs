@@ -32,11 +32,16 @@ pub fn bind(addr: SocketAddr, sharing: Sharing) -> io::Result<Socket> {
     Ok(socket)
 }
 
-/// A socket bound to `addr` with SO_REUSEPORT but not listening: it holds the port (and
-/// settles which port `0` means) for workers to bind beside, without joining the group of
-/// sockets that connections are spread over.
+/// A socket bound to `addr` but not listening: it holds the port (and settles which port `0`
+/// means) for workers to bind beside, without joining the group of sockets that connections
+/// are spread over.
+///
+/// It is bound *without* SO_REUSEPORT, so a port on which anything listens (another
+/// tinyhttpd, alone or with workers) is refused with "address in use", as a single server
+/// would be. The workers can still bind beside it: on Linux, SO_REUSEADDR on both sockets is
+/// enough when the one already bound does not listen.
 pub fn reserve(addr: SocketAddr) -> io::Result<Socket> {
-    bound_socket(addr, Sharing::ReusePort)
+    bound_socket(addr, Sharing::Exclusive)
 }
 
 fn bound_socket(addr: SocketAddr, sharing: Sharing) -> io::Result<Socket> {
