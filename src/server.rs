@@ -171,6 +171,7 @@ pub fn serve(config: &Config, site: Site, socket: Socket) -> Result<Exit, StartE
         ),
         None => None,
     };
+    let mut event_loop = EventLoop::new().map_err(StartError::EventLoop)?;
     let shared = Rc::new(Shared::new(
         site,
         config.cache_control.as_deref(),
@@ -178,8 +179,8 @@ pub fn serve(config: &Config, site: Site, socket: Socket) -> Result<Exit, StartE
         config.timeouts(),
         config.max_body_bytes,
         usize::try_from(config.max_conns).unwrap_or(usize::MAX),
+        event_loop.notifier(),
     ));
-    let mut event_loop = EventLoop::new().map_err(StartError::EventLoop)?;
     event_loop
         .spawn(ServerTask::Shutdown(Box::new(ShutdownOnSignal::new(
             signals,
