@@ -26,8 +26,16 @@ pub const REQUESTS_PER_RESUME: usize = 64;
 pub const ACCEPTS_PER_RESUME: usize = 64;
 /// The listen(2) backlog; the kernel caps it at net.core.somaxconn.
 pub const LISTEN_BACKLOG: i32 = 4096;
-/// How long the listener waits before accepting again after running out of fds or memory.
+/// How long the listener waits before accepting again after running out of fds or memory,
+/// and after the first accept error that is about the listening socket, not one connection.
 pub const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(100);
+/// Each further accept error in a row doubles the wait, up to this.
+pub const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(2);
+/// When the listener cannot accept for want of a slot or an fd while clients wait, it closes
+/// one in this many of the idle keep-alive connections, oldest first: at least one, at most
+/// `IDLE_CLOSE_MAX` at a time (nginx's proportions).
+pub const IDLE_CLOSE_SHARE: usize = 8;
+pub const IDLE_CLOSE_MAX: usize = 32;
 /// Idle buffers kept for reuse; beyond these counts, returned buffers are freed.
 pub const POOLED_INPUT_BUFFERS: usize = 1024;
 pub const POOLED_OUTPUT_BUFFERS: usize = 1024;

@@ -42,7 +42,7 @@ use crate::http::chunked::ChunkedDecoder;
 use crate::http::request::{self, Body, Method, Version};
 use crate::http::response::Persistence;
 use crate::render::{self, FileBody, Framing, Part, Rendered};
-use crate::shared::Shared;
+use crate::shared::{ConnectionSlot, Shared};
 use crate::transport::Transport;
 
 pub struct Connection<S> {
@@ -60,6 +60,8 @@ pub struct Connection<S> {
     peer_closed: bool,
     /// The server is shutting down: answer what has arrived, with `Connection: close`.
     draining: bool,
+    /// Its place under `--max-conns`, freed on drop; listed while idle (see `shared`).
+    slot: ConnectionSlot,
     state: State,
 }
 
@@ -131,12 +133,15 @@ struct Budget {
 }
 
 impl<S: Transport> Connection<S> {
-    /// A connection over `stream` from `peer`; it counts against `--max-conns` until dropped.
-    pub fn new(stream: S, peer: Option<IpAddr>, shared: Rc<Shared>, now: Instant) -> Connection<S> {
+    /// A connection over `stream` from `peer`, in the place `slot` until dropped.
+    pub fn new(
+        stream: S,
+        peer: Option<IpAddr>,
+        slot: ConnectionSlot,
+        shared: Rc<Shared>,
+        now: Instant,
+    ) -> Connection<S> {
         let deadline = now + shared.timeouts.keepalive;
-        shared
-            .open_connections
-            .set(shared.open_connections.get() + 1);
         let log_book = shared.log.is_some().then(|| Box::new(LogBook::new(peer)));
         Connection {
             stream,
@@ -149,6 +154,7 @@ impl<S: Transport> Connection<S> {
             log_book,
             peer_closed: false,
             draining: false,
+            slot,
             state: State::ReadHead {
                 scanned: 0,
                 deadline,
@@ -169,6 +175,11 @@ impl<S: Transport> Connection<S> {
         self.can_write |= wake.writable;
         self.peer_closed |= wake.hangup;
         self.draining |= wake.shutdown;
+        if self.slot.is_reclaimed() {
+            self.state = State::Done; // the listener needs this idle connection's place
+        } else if wake.readable {
+            self.slot.leave_idle();
+        }
         if wake.deadline && self.deadline().is_some_and(|d| d <= cx.now()) {
             self.on_deadline(cx);
         }
@@ -197,14 +208,18 @@ impl<S: Transport> Connection<S> {
             self.state = state;
             if let Flow::Stop(step) = flow {
                 match step {
-                    Step::Blocked => arm_deadline(cx, self.deadline()),
+                    Step::Blocked => {
+                        arm_deadline(cx, self.deadline());
+                        if matches!(self.state, State::ReadHead { .. })
+                            && self.input.is_empty()
+                            && self.output.is_empty()
+                        {
+                            self.slot.enter_idle(cx.id());
+                        }
+                    }
                     Step::Done => {
                         let sent = self.output_sent;
                         self.settle_log(cx, |book, log, now| book.close(log, sent, now));
-                        // This connection's slot frees up once it is dropped, right after.
-                        if let Some(listener) = self.shared.paused_listener.take() {
-                            cx.notify(listener);
-                        }
                     }
                     Step::Yield => {}
                 }
@@ -356,6 +371,7 @@ impl<S: Transport> Connection<S> {
             cx.wall_clock(),
         );
         let head_only = request.method == Method::Head;
+        self.slot.note_request();
 
         // A client that sent `Expect: 100-continue` may be holding its body back; rather than
         // invite a body we would only discard, answer and close (RFC 9110 §10.1.1).
@@ -754,8 +770,6 @@ impl<S> Drop for Connection<S> {
             .buffers
             .borrow_mut()
             .release(&mut self.input, &mut self.output);
-        let open = &self.shared.open_connections;
-        open.set(open.get().saturating_sub(1));
     }
 }
 

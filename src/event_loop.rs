@@ -17,13 +17,19 @@
 //!       Done    -> removed, its fd closed, its deadline cancelled
 //! ```
 //!
+//! Code that holds no `Context`, such as a destructor, can still wake a task through a
+//! `Notifier`: the loop queues those wake-ups at the start of the next turn, before it decides
+//! how long to sleep, so none is lost however the task that asked for it ended.
+//!
 //! Invariant: a task is in the run queue at most once (`Entry::queued`), and a token names one
 //! task for ever: slots are reused with a new generation, so an event for a closed connection
 //! can never wake the connection that took its slot.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::RawFd;
+use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::error_log::{self, Event};
@@ -44,7 +50,7 @@ pub struct Wake {
     pub hangup: bool,
     /// Its deadline passed.
     pub deadline: bool,
-    /// Another task called `Context::notify` for it.
+    /// Another task called `Context::notify` for it, or something called `Notifier::notify`.
     pub notified: bool,
     /// The server is shutting down: finish what is in flight, take nothing new.
     pub shutdown: bool,
@@ -137,6 +143,25 @@ impl<T> Context<'_, T> {
     }
 }
 
+/// Wakes tasks from where no `Context` is at hand (a destructor), with `Wake::notified`, at the
+/// start of the loop's next turn. Clones share one list; a notifier that no loop drains (as
+/// under `Detached`) only collects.
+#[derive(Clone, Default)]
+pub struct Notifier {
+    pending: Rc<RefCell<Vec<TaskId>>>,
+}
+
+impl Notifier {
+    /// Queues `task` as `Context::notify` would; a task that has finished is not woken.
+    pub fn notify(&self, task: TaskId) {
+        self.pending.borrow_mut().push(task);
+    }
+
+    fn take_one(&self) -> Option<TaskId> {
+        self.pending.borrow_mut().pop()
+    }
+}
+
 /// Drives a task by hand, outside any loop, with the same `Context` the loop would give it:
 /// for testing and fuzzing a task's state machine without sockets or epoll.
 pub struct Detached<T> {
@@ -215,6 +240,15 @@ pub struct TaskId {
 }
 
 impl TaskId {
+    /// The id of task `index`, first generation: for tests of what stores ids.
+    #[cfg(test)]
+    pub(crate) fn for_test(index: u32) -> TaskId {
+        TaskId {
+            index,
+            generation: 0,
+        }
+    }
+
     fn to_u64(self) -> u64 {
         (u64::from(self.generation) << 32) | u64::from(self.index)
     }
@@ -237,6 +271,7 @@ pub struct EventLoop<T: Task> {
     timers: Timers,
     spawned: Vec<T>,
     notified: Vec<TaskId>,
+    notifier: Notifier,
     shutdown_requested: Option<Duration>,
     /// Set once a shutdown has begun: when the loop gives up on the tasks still running.
     drain_deadline: Option<Instant>,
@@ -254,9 +289,15 @@ impl<T: Task> EventLoop<T> {
             timers: Timers::default(),
             spawned: Vec::new(),
             notified: Vec::new(),
+            notifier: Notifier::default(),
             shutdown_requested: None,
             drain_deadline: None,
         })
+    }
+
+    /// A handle through which anything may wake this loop's tasks, without a `Context`.
+    pub fn notifier(&self) -> Notifier {
+        self.notifier.clone()
     }
 
     /// Adds a task and registers its fd.
@@ -286,7 +327,23 @@ impl<T: Task> EventLoop<T> {
         Ok(Exit::Finished)
     }
 
+    /// One turn that waits at most `max_wait`: for tests that follow the loop step by step.
+    #[cfg(test)]
+    pub(crate) fn turn_within(&mut self, max_wait: Duration) -> io::Result<()> {
+        // A deadline for no task bounds the wait; when it passes, it wakes nothing.
+        let nobody = TaskId {
+            index: u32::MAX,
+            generation: 0,
+        };
+        self.timers
+            .insert(Instant::now() + max_wait, nobody.to_u64());
+        self.turn()
+    }
+
     fn turn(&mut self) -> io::Result<()> {
+        while let Some(task) = self.notifier.take_one() {
+            self.wake(task, |wake| wake.notified = true);
+        }
         let timeout = self.timeout(Instant::now());
         self.epoll.wait(&mut self.events, timeout)?;
         let now = Instant::now();

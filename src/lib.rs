@@ -17,6 +17,7 @@ pub mod file_cache;
 pub mod files;
 pub mod handler;
 pub mod http;
+pub mod idle;
 pub mod listener;
 pub mod listing;
 pub mod render;

@@ -4,14 +4,19 @@ use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::rc::Rc;
+use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::config::{ACCEPT_RETRY_DELAY, ACCEPTS_PER_RESUME, LISTEN_BACKLOG};
+use crate::config::{
+    ACCEPT_BACKOFF_MAX, ACCEPT_RETRY_DELAY, ACCEPTS_PER_RESUME, IDLE_CLOSE_MAX, IDLE_CLOSE_SHARE,
+    LISTEN_BACKLOG,
+};
 use crate::conn::Connection;
+use crate::error_log::{self, Event};
 use crate::event_loop::{Context, Step, Wake};
 use crate::server::ServerTask;
-use crate::shared::Shared;
+use crate::shared::{ConnectionSlot, Shared};
 use crate::sys::socket;
 use crate::transport::TcpConnection;
 
@@ -32,11 +37,16 @@ pub fn bind(addr: SocketAddr, sharing: Sharing) -> io::Result<Socket> {
     Ok(socket)
 }
 
-/// A socket bound to `addr` with SO_REUSEPORT but not listening: it holds the port (and
-/// settles which port `0` means) for workers to bind beside, without joining the group of
-/// sockets that connections are spread over.
+/// A socket bound to `addr` but not listening: it holds the port (and settles which port `0`
+/// means) for workers to bind beside, without joining the group of sockets that connections
+/// are spread over.
+///
+/// It is bound *without* SO_REUSEPORT, so a port on which anything listens (another
+/// tinyhttpd, alone or with workers) is refused with "address in use", as a single server
+/// would be. The workers can still bind beside it: on Linux, SO_REUSEADDR on both sockets is
+/// enough when the one already bound does not listen.
 pub fn reserve(addr: SocketAddr) -> io::Result<Socket> {
-    bound_socket(addr, Sharing::ReusePort)
+    bound_socket(addr, Sharing::Exclusive)
 }
 
 fn bound_socket(addr: SocketAddr, sharing: Sharing) -> io::Result<Socket> {
@@ -67,11 +77,58 @@ pub fn local_addr(socket: &Socket) -> io::Result<SocketAddr> {
 pub struct Listener {
     socket: Socket,
     shared: Rc<Shared>,
+    /// How long to wait after the next accept error about the listening socket itself.
+    backoff: Duration,
+}
+
+/// What a failed accept means for the listener.
+enum AcceptError {
+    /// The backlog is empty.
+    Empty,
+    /// That one connection is gone (reset, or a network error passed on by the kernel):
+    /// the next may be fine.
+    OneConnection,
+    /// Out of fds or memory: the waiting connections stay in the backlog until some close.
+    Resources,
+    /// Something about the listening socket itself (EPERM from a security module or a
+    /// firewall hook, EINVAL once it stopped listening): it will likely fail again.
+    Listener,
+}
+
+impl AcceptError {
+    fn of(error: &io::Error) -> AcceptError {
+        if error.kind() == io::ErrorKind::WouldBlock {
+            return AcceptError::Empty;
+        }
+        // accept(2): Linux passes pending network errors of the new connection on as
+        // accept's own; they are to be treated like EAGAIN, that is, retried.
+        match error.raw_os_error() {
+            Some(
+                libc::ECONNABORTED
+                | libc::EPROTO
+                | libc::ENETDOWN
+                | libc::ENOPROTOOPT
+                | libc::EHOSTDOWN
+                | libc::ENONET
+                | libc::EHOSTUNREACH
+                | libc::EOPNOTSUPP
+                | libc::ENETUNREACH,
+            ) => AcceptError::OneConnection,
+            Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) => {
+                AcceptError::Resources
+            }
+            _ => AcceptError::Listener,
+        }
+    }
 }
 
 impl Listener {
     pub fn new(socket: Socket, shared: Rc<Shared>) -> Listener {
-        Listener { socket, shared }
+        Listener {
+            socket,
+            shared,
+            backoff: ACCEPT_RETRY_DELAY,
+        }
     }
 
     pub fn fd(&self) -> RawFd {
@@ -79,46 +136,199 @@ impl Listener {
     }
 
     /// Accepts until the backlog is empty (edge-triggered), a batch at a time so a flood of
-    /// new connections cannot starve the established ones. At the connection limit it waits,
-    /// without a deadline, for a closing connection to notify it.
+    /// new connections cannot starve the established ones. When it cannot accept for want of
+    /// a slot or an fd, it makes room by closing idle connections and waits for a slot to be
+    /// freed (see `shared`).
     pub fn resume(&mut self, wake: Wake, cx: &mut Context<'_, ServerTask>) -> Step {
         if wake.shutdown {
             return Step::Done; // closing the socket refuses new connections
         }
         for _ in 0..ACCEPTS_PER_RESUME {
             if self.shared.at_connection_limit() {
-                self.shared.pause_listener(cx.id());
-                cx.set_deadline(None);
-                return Step::Blocked;
+                return self.wait_for_slot(cx);
             }
             match socket::accept(self.socket.as_fd()) {
                 Ok((fd, peer)) => {
+                    self.backoff = ACCEPT_RETRY_DELAY;
                     let stream = TcpConnection::new(fd);
+                    let slot = ConnectionSlot::claim(&self.shared);
                     let connection =
-                        Connection::new(stream, peer, Rc::clone(&self.shared), cx.now());
+                        Connection::new(stream, peer, slot, Rc::clone(&self.shared), cx.now());
                     cx.spawn(ServerTask::Connection(Box::new(connection)));
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    cx.set_deadline(None);
-                    return Step::Blocked;
-                }
-                Err(e) if is_resource_exhaustion(&e) => {
-                    // The waiting connections stay in the backlog; try again shortly rather
-                    // than spin on an error that will repeat until something closes.
-                    cx.set_deadline(Some(cx.now() + ACCEPT_RETRY_DELAY));
-                    return Step::Blocked;
-                }
-                // ECONNABORTED and friends: that one connection is gone, not the listener.
-                Err(_) => continue,
+                Err(e) => match AcceptError::of(&e) {
+                    AcceptError::Empty => {
+                        self.backoff = ACCEPT_RETRY_DELAY;
+                        cx.set_deadline(None);
+                        return Step::Blocked;
+                    }
+                    AcceptError::OneConnection => continue,
+                    AcceptError::Resources => return self.wait_for_fds(&e, cx),
+                    AcceptError::Listener => return self.back_off(&e, cx),
+                },
             }
         }
         Step::Yield
     }
+
+    /// At `--max-conns`: if a client waits, close idle connections to make room. Either way
+    /// wait, without a deadline, for a slot to be freed; a client arriving wakes us too.
+    fn wait_for_slot(&mut self, cx: &mut Context<'_, ServerTask>) -> Step {
+        if socket::has_pending(self.socket.as_fd()).unwrap_or(false) {
+            self.close_idle(cx);
+        }
+        self.shared.pause_listener(cx.id());
+        cx.set_deadline(None);
+        Step::Blocked
+    }
+
+    /// Out of fds or memory, with a client in the backlog: close idle connections to make
+    /// room, and try again once one has closed, or after a while at the latest, never
+    /// spinning on an error that repeats until something closes.
+    fn wait_for_fds(&mut self, error: &io::Error, cx: &mut Context<'_, ServerTask>) -> Step {
+        error_log::warn(
+            Event::Accept,
+            format_args!("accept: {error}: closing idle connections and retrying"),
+        );
+        self.close_idle(cx);
+        self.shared.pause_listener(cx.id());
+        cx.set_deadline(Some(cx.now() + ACCEPT_RETRY_DELAY));
+        Step::Blocked
+    }
+
+    /// The listening socket itself fails: try again later, each time a little later, up to
+    /// `ACCEPT_BACKOFF_MAX`, rather than retry at once every turn.
+    fn back_off(&mut self, error: &io::Error, cx: &mut Context<'_, ServerTask>) -> Step {
+        error_log::error(
+            Event::Accept,
+            format_args!(
+                "accept: {error}: retrying in {} ms",
+                self.backoff.as_millis()
+            ),
+        );
+        cx.set_deadline(Some(cx.now() + self.backoff));
+        self.backoff = (self.backoff * 2).min(ACCEPT_BACKOFF_MAX);
+        Step::Blocked
+    }
+
+    /// Asks the oldest idle connections to close, a share of them at a time (counting those
+    /// already asked, which have not closed yet).
+    fn close_idle(&mut self, cx: &mut Context<'_, ServerTask>) {
+        let mut idle = self.shared.idle.borrow_mut();
+        let batch = (idle.len() / IDLE_CLOSE_SHARE).clamp(1, IDLE_CLOSE_MAX);
+        while idle.closing() < batch
+            && let Some(task) = idle.close_oldest()
+        {
+            cx.notify(task);
+        }
+    }
 }
 
-fn is_resource_exhaustion(error: &io::Error) -> bool {
-    matches!(
-        error.raw_os_error(),
-        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
-    )
+#[cfg(test)]
+mod tests {
+    use std::fs::File;
+    use std::net::{Ipv4Addr, Shutdown, TcpStream};
+    use std::os::fd::OwnedFd;
+    use std::path::Path;
+    use std::time::Instant;
+
+    use super::*;
+    use crate::config::Timeouts;
+    use crate::event_loop::{Detached, EventLoop, Notifier};
+    use crate::files::{Site, SiteOptions};
+    use crate::http::mime::{ContentType, DEFAULT_TYPE};
+
+    fn shared(max_connections: usize, notifier: Notifier) -> Rc<Shared> {
+        let options = SiteOptions {
+            index_name: "index.html".to_string(),
+            serve_hidden: false,
+            autoindex: false,
+            default_type: ContentType::new(DEFAULT_TYPE),
+            error_pages: Vec::new(),
+        };
+        let site = Site::open(Path::new("/"), options).expect("open / as a site");
+        let second = Duration::from_secs(1);
+        let timeouts = Timeouts {
+            head: second,
+            body: second,
+            keepalive: second,
+            send: second,
+        };
+        Rc::new(Shared::new(
+            site,
+            None,
+            None,
+            timeouts,
+            0,
+            max_connections,
+            notifier,
+        ))
+    }
+
+    fn loopback_listener() -> Socket {
+        let any_port = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        bind(any_port, Sharing::Exclusive).expect("bind on loopback")
+    }
+
+    /// With `--max-conns 1`, a client waits while the one slot is held by a connection that
+    /// epoll then refuses: the loop drops it without running it, and the listener, paused at
+    /// the limit, must still be woken to take the client.
+    #[test]
+    fn a_connection_refused_by_epoll_wakes_the_paused_listener() {
+        const WAIT: Duration = Duration::from_secs(1);
+        let mut event_loop = EventLoop::<ServerTask>::new().expect("event loop");
+        let shared = shared(1, event_loop.notifier());
+        let socket = loopback_listener();
+        let _client = TcpStream::connect(local_addr(&socket).expect("address")).expect("connect");
+        let slot = ConnectionSlot::claim(&shared);
+        let listener = Listener::new(socket, Rc::clone(&shared));
+        event_loop
+            .spawn(ServerTask::Listener(listener))
+            .expect("register the listener");
+        event_loop.turn_within(WAIT).expect("turn");
+        assert!(
+            shared.at_connection_limit(),
+            "the client was taken over the limit"
+        );
+
+        // A directory cannot be polled: epoll_ctl fails with EPERM.
+        let unpollable = OwnedFd::from(File::open("/").expect("open /"));
+        let stream = TcpConnection::new(unpollable);
+        let refused = Connection::new(stream, None, slot, Rc::clone(&shared), Instant::now());
+        let spawned = event_loop.spawn(ServerTask::Connection(Box::new(refused)));
+        assert!(spawned.is_err(), "epoll accepted a directory");
+        assert!(
+            !shared.at_connection_limit(),
+            "the refused connection kept its slot"
+        );
+
+        event_loop.turn_within(WAIT).expect("turn");
+        assert!(
+            shared.at_connection_limit(),
+            "the paused listener was not woken to accept the waiting client"
+        );
+    }
+
+    /// A socket that stopped listening fails every accept with EINVAL: the listener waits,
+    /// longer each time, instead of trying again at once, turn after turn.
+    #[test]
+    fn persistent_accept_error_backs_off() {
+        let socket = loopback_listener();
+        // On Linux, shutting down a listening socket's receive side moves it to CLOSE.
+        socket.shutdown(Shutdown::Read).expect("shutdown");
+        let mut listener = Listener::new(socket, shared(16, Notifier::default()));
+        let mut driver = Detached::<ServerTask>::default();
+        let mut now = Instant::now();
+        let mut delays = Vec::new();
+        for _ in 0..4 {
+            let step = driver.resume(now, |cx| listener.resume(Wake::default(), cx));
+            assert_eq!(step, Step::Blocked, "the listener must wait, not spin");
+            let deadline = driver.deadline.expect("a deadline to try again");
+            delays.push(deadline - now);
+            now = deadline;
+        }
+        assert!(delays[0] >= ACCEPT_RETRY_DELAY, "{delays:?}");
+        assert!(delays.windows(2).all(|w| w[1] >= w[0]), "{delays:?}");
+        assert!(delays[3] > delays[0], "no back-off: {delays:?}");
+    }
 }

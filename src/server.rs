@@ -216,6 +216,7 @@ impl Prepared {
             Some(path) => Some(AccessLog::open(path).map_err(access_log_error(path))?),
             None => None,
         };
+        let mut event_loop = EventLoop::new().map_err(StartError::EventLoop)?;
         let shared = Rc::new(Shared::new(
             site,
             config.cache_control.as_deref(),
@@ -223,8 +224,8 @@ impl Prepared {
             config.timeouts(),
             config.max_body_bytes,
             usize::try_from(config.max_conns).unwrap_or(usize::MAX),
+            event_loop.notifier(),
         ));
-        let mut event_loop = EventLoop::new().map_err(StartError::EventLoop)?;
         event_loop
             .spawn(ServerTask::Signals(Box::new(SignalWatcher::new(
                 signals,
@@ -257,7 +258,7 @@ impl Prepared {
     fn run(mut self) -> Result<Exit, StartError> {
         let exit = self.event_loop.run().map_err(StartError::EventLoop)?;
         // Counted before the loop (and the connections it still holds) is dropped.
-        match (exit, self.shared.open_connections.get()) {
+        match (exit, self.shared.open_connections()) {
             (Exit::Finished, _) => {
                 error_log::info(Event::Lifecycle, format_args!("stopped"));
             }

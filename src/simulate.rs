@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use crate::config::Timeouts;
 use crate::conn::Connection;
-use crate::event_loop::{Detached, Step, Wake};
+use crate::event_loop::{Detached, Notifier, Step, Wake};
 use crate::files::{Site, SiteOptions};
 use crate::http::mime::{ContentType, DEFAULT_TYPE};
-use crate::shared::Shared;
+use crate::shared::{ConnectionSlot, Shared};
 use crate::transport::MemoryTransport;
 
 /// More resumes than this without blocking means a task that never yields control.
@@ -42,10 +42,19 @@ impl Simulation {
             keepalive: Duration::from_secs(60),
             send: Duration::from_secs(30),
         };
-        let shared = Rc::new(Shared::new(site, None, None, timeouts, 1024 * 1024, 1));
+        let shared = Rc::new(Shared::new(
+            site,
+            None,
+            None,
+            timeouts,
+            1024 * 1024,
+            1,
+            Notifier::default(),
+        ));
         let now = Instant::now();
+        let slot = ConnectionSlot::claim(&shared);
         Ok(Simulation {
-            connection: Connection::new(MemoryTransport::default(), None, shared, now),
+            connection: Connection::new(MemoryTransport::default(), None, slot, shared, now),
             driver: Detached::default(),
             now,
             done: false,

@@ -4,7 +4,8 @@
 //!
 //! The supervisor binds the port first without listening, to report a clear error before any
 //! worker starts and to learn the real port for `--port 0`; it holds that reservation while
-//! it runs. It then forks the workers and waits for signals: a worker that dies is started
+//! it runs. The reservation does not use SO_REUSEPORT, so a port another server listens on
+//! is refused here, exactly as a single server's bind refuses it. It then forks the workers and waits for signals: a worker that dies is started
 //! again; SIGINT or SIGTERM is passed on to every worker, each drains as a single server
 //! would, and the supervisor exits once all are gone (0 if all exited cleanly). A second
 //! signal is passed on too, which ends the workers at once. SIGHUP reopens the supervisor's

@@ -330,8 +330,13 @@ fn something_arrives(conn: &Conn, wait: Duration) -> bool {
     arrived
 }
 
+/// The start of a request head: a connection that has sent it is busy, not idle, so the
+/// server will not close it to make room for another.
+const PARTIAL_HEAD: &str = "GET /small.txt HTTP/1.1\r\n";
+
 /// (4) At `--max-conns 5` a sixth client waits in the backlog, unanswered, until one of the
-/// five closes; then it is served promptly.
+/// five closes; then it is served promptly. The five are busy (each in the middle of a
+/// request), so none can be closed to make room.
 #[test]
 fn sixth_connection_waits_for_a_slot_at_max_conns_5() {
     let _serial = serial();
@@ -348,6 +353,7 @@ fn sixth_connection_waits_for_a_slot_at_max_conns_5() {
                 "connection {i}: {}",
                 response.summary()
             );
+            conn.send(PARTIAL_HEAD);
             conn
         })
         .collect();
@@ -365,20 +371,13 @@ fn sixth_connection_waits_for_a_slot_at_max_conns_5() {
         }
     );
 
-    // The five are still fine.
-    for (i, conn) in open.iter_mut().enumerate() {
-        let response = conn.get("/small.txt");
-        assert_eq!(
-            response.status,
-            200,
-            "connection {i}: {}",
-            response.summary()
+    // The five are still there, untouched.
+    for (i, conn) in open.iter().enumerate() {
+        assert!(
+            !something_arrives(conn, Duration::from_millis(1)),
+            "busy connection {i} was answered or closed"
         );
     }
-    assert!(
-        !something_arrives(&sixth, Duration::from_millis(100)),
-        "the 6th connection got an answer while 5 were open"
-    );
 
     // One closes: the sixth is taken and answered.
     drop(open.remove(0));
@@ -391,8 +390,9 @@ fn sixth_connection_waits_for_a_slot_at_max_conns_5() {
         waited < Duration::from_secs(1),
         "the 6th connection was answered {waited:?} after a slot was freed"
     );
+    sixth.send(PARTIAL_HEAD);
 
-    // Again at the limit (4 + the sixth): a seventh waits too.
+    // Again at the limit (4 + the sixth, all busy): a seventh waits too.
     let mut seventh = server.connect();
     seventh.send(get_request("/small.txt"));
     assert!(
@@ -433,6 +433,8 @@ fn expect_served_or_503(conn: &mut Conn, what: &str) -> u16 {
 
 /// (5) With only 40 fds, accept runs into EMFILE: the server keeps serving the connections it
 /// has, does not spin, serves the waiting ones as soon as fds free up, and recovers fully.
+/// Each client follows its request with the start of another, so none is ever idle (the
+/// server would close idle ones to make room).
 #[test]
 fn fd_exhaustion_pauses_accept_without_spinning_and_recovers() {
     let _serial = serial();
@@ -450,7 +452,7 @@ fn fd_exhaustion_pauses_accept_without_spinning_and_recovers() {
     let mut conns: Vec<Conn> = (0..CLIENTS).map(|_| server.connect()).collect();
     thread::sleep(Duration::from_millis(300));
     for (i, conn) in conns.iter_mut().enumerate() {
-        conn.try_send(get_request("/small.txt"))
+        conn.try_send(get_request("/small.txt") + PARTIAL_HEAD)
             .unwrap_or_else(|e| panic!("connection {i}: send: {e}"));
     }
     thread::sleep(Duration::from_millis(500));
@@ -505,7 +507,7 @@ fn fd_exhaustion_pauses_accept_without_spinning_and_recovers() {
 
     // Established connections are untouched: each answers a second request.
     for (i, conn) in &mut answered {
-        conn.try_send(get_request("/small.txt"))
+        conn.try_send("Host: localhost\r\n\r\n")
             .unwrap_or_else(|e| panic!("accepted connection {i} was closed: {e}"));
         expect_served_or_503(conn, &format!("accepted connection {i}, second request"));
     }
@@ -545,4 +547,99 @@ fn fd_exhaustion_pauses_accept_without_spinning_and_recovers() {
     fresh.send(get_request("/small.txt"));
     let response = fresh.read_response();
     assert_eq!(response.status, 200, "{}", response.summary());
+}
+
+/// Whether the server closed `conn` (EOF or reset) within `wait`, with nothing sent before.
+fn closed_within(conn: &mut Conn, wait: Duration) -> bool {
+    conn.set_read_timeout(wait);
+    let mut byte = [0u8; 1];
+    let closed = match conn.stream.read(&mut byte) {
+        Ok(0) => true,
+        Ok(_) => panic!("a response arrived on an idle connection"),
+        Err(e) => !matches!(
+            e.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+        ),
+    };
+    conn.set_read_timeout(IO_TIMEOUT);
+    closed
+}
+
+/// (6) At `--max-conns 10` with ten idle keep-alive connections, a new client does not wait
+/// for one of them to time out: the server closes the oldest idle one (and only it) and
+/// serves the newcomer at once.
+#[test]
+fn at_max_conns_the_oldest_idle_connection_makes_room() {
+    let _serial = serial();
+    let server = Server::start(&["--max-conns", "10"]);
+    server.write("small.txt", SMALL);
+    let mut idle: Vec<Conn> = (0..10)
+        .map(|i| {
+            let mut conn = server.connect();
+            let response = conn.get("/small.txt");
+            assert_eq!(response.status, 200, "idle {i}: {}", response.summary());
+            conn
+        })
+        .collect();
+
+    let mut newcomer = server.connect();
+    newcomer.set_read_timeout(Duration::from_secs(3));
+    let asked = Instant::now();
+    newcomer.send(get_request("/small.txt"));
+    let response = match newcomer.try_read_response(false) {
+        Read1::Response(response) => response,
+        other => panic!("at the limit with 10 idle connections, a new client got {other:?}"),
+    };
+    let waited = asked.elapsed();
+    assert_eq!(response.status, 200, "{}", response.summary());
+    assert!(
+        waited < Duration::from_secs(1),
+        "the new client waited {waited:?}"
+    );
+
+    assert!(
+        closed_within(&mut idle[0], Duration::from_secs(1)),
+        "the oldest idle connection was not closed"
+    );
+    for (i, conn) in idle.iter().enumerate().skip(1) {
+        assert!(
+            !something_arrives(conn, Duration::from_millis(1)),
+            "idle connection {i}, not the oldest, was closed"
+        );
+    }
+    let response = idle[9].get("/small.txt");
+    assert_eq!(response.status, 200, "{}", response.summary());
+}
+
+/// (7) Out of fds (40) with every connection idle: each new client is served at once, the
+/// server closing the oldest idle connections to make room, where it used to leave new
+/// clients in the backlog until an idle one timed out.
+#[test]
+fn out_of_fds_the_oldest_idle_connections_make_room() {
+    let _serial = serial();
+    if !prlimit_available() {
+        eprintln!("note: prlimit (util-linux) is not installed; skipping the EMFILE test");
+        return;
+    }
+    const CLIENTS: usize = 60;
+    let server = Server::start_via(&["prlimit", "--nofile=40:40"], &[]);
+    server.write("small.txt", SMALL);
+    timed_small_get(&server);
+
+    let mut conns = Vec::new();
+    for i in 0..CLIENTS {
+        let mut conn = server.connect();
+        conn.set_read_timeout(Duration::from_secs(3));
+        conn.try_send(get_request("/small.txt"))
+            .unwrap_or_else(|e| panic!("client {i}: send: {e}"));
+        expect_served_or_503(&mut conn, &format!("client {i} of {CLIENTS}, 40 fds"));
+        conns.push(conn);
+    }
+    assert!(
+        closed_within(&mut conns[0], Duration::from_secs(1)),
+        "the oldest idle connection is still open after {CLIENTS} clients under a 40-fd limit"
+    );
+    let newest = conns.last_mut().expect("clients");
+    newest.send(get_request("/small.txt"));
+    expect_served_or_503(newest, "the newest client, second request");
 }

@@ -164,3 +164,45 @@ fn workers_end_when_the_supervisor_is_killed() {
         );
     }
 }
+
+/// A second server with `--workers` on a port that a tinyhttpd already serves (with workers or
+/// alone) fails with "address in use" and exit status 1, as a single server does, rather than
+/// quietly taking half of the connections.
+#[test]
+fn second_server_with_workers_on_a_served_port_fails() {
+    for first_workers in ["2", "1"] {
+        let server = Server::start(&["--workers", first_workers]);
+        server.write("a.txt", "alpha\n");
+        if first_workers != "1" {
+            let workers = wait_for_children(server.pid(), 2, Duration::from_secs(5));
+            assert_eq!(workers.len(), 2, "two worker processes");
+        }
+        // Served: the first server's listening sockets are in place.
+        assert_eq!(server.get("/a.txt").status, 200);
+        let port = server.addr().port().to_string();
+        let root = server.root().to_str().expect("utf-8 root").to_string();
+        let (status, stdout, stderr) = run_to_exit(
+            &[
+                "--port",
+                &port,
+                "--bind",
+                "127.0.0.1",
+                "--root",
+                &root,
+                "--workers",
+                "2",
+            ],
+            Duration::from_secs(10),
+        );
+        assert_eq!(
+            status.code(),
+            Some(1),
+            "second server beside --workers {first_workers}: stdout {stdout:?}, stderr {stderr:?}"
+        );
+        assert!(
+            stderr.to_lowercase().contains("address already in use"),
+            "beside --workers {first_workers}: {stderr}"
+        );
+        assert!(stdout.is_empty(), "nothing announced: {stdout:?}");
+    }
+}

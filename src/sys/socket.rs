@@ -1,4 +1,4 @@
-//! Connected-socket calls: accept, recv, send and shutdown.
+//! Connected-socket calls: accept (and a look at the backlog), recv, send and shutdown.
 //!
 //! The listening socket itself is built with socket2 (see `listener.rs`); these are the calls
 //! made per connection, kept as direct as the syscalls so their cost is visible.
@@ -28,6 +28,18 @@ pub fn accept(listener: BorrowedFd<'_>) -> io::Result<(OwnedFd, Option<IpAddr>)>
     // SAFETY: accept4 returned a new fd that nothing else owns.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
     Ok((fd, peer_ip(&addr)))
+}
+
+/// Whether a connection waits in a listening socket's backlog, without taking it.
+pub fn has_pending(listener: BorrowedFd<'_>) -> io::Result<bool> {
+    let mut poll = libc::pollfd {
+        fd: listener.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, which outlives the call; a zero timeout never blocks.
+    let ready = retry_eintr(|| unsafe { libc::poll(&mut poll, 1, 0) })?;
+    Ok(ready > 0 && poll.revents & libc::POLLIN != 0)
 }
 
 fn peer_ip(addr: &libc::sockaddr_storage) -> Option<IpAddr> {
