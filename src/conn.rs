@@ -560,6 +560,11 @@ impl<S: Transport> Connection<S> {
         budget: &mut Budget,
         cx: &mut Context<'_, T>,
     ) -> (State, Flow) {
+        // A response from the file cache may have given it its first entry: the cache's
+        // sweeper, idle while it was empty, now has something to watch.
+        if let Some(sweeper) = self.shared.files.borrow_mut().sweeper_to_wake() {
+            cx.notify(sweeper);
+        }
         let blocked = |file, then, deadline| {
             (
                 State::Send {
