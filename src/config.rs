@@ -43,6 +43,13 @@ pub const POOLED_OUTPUT_BUFFERS: usize = 1024;
 pub const POOLED_OUTPUT_MAX_BYTES: usize = 2 * OUTPUT_FLUSH_BYTES;
 /// How long a cached file is served without looking at the disk again.
 pub const FILE_CACHE_REVALIDATE_AFTER: Duration = Duration::from_secs(1);
+/// A cached file no request has used for this long is closed (a deleted file's space is
+/// returned then). Short, because an entry unused for longer than `FILE_CACHE_REVALIDATE_AFTER`
+/// is opened again on its next use anyway: closing it costs at most a re-read of a small file.
+pub const FILE_CACHE_CLOSE_UNUSED_AFTER: Duration = Duration::from_secs(2);
+/// Sweeps of the file cache are at least this far apart, so an unused entry is closed at most
+/// `FILE_CACHE_CLOSE_UNUSED_AFTER` plus this after its last use.
+pub const FILE_CACHE_SWEEP_SLACK: Duration = Duration::from_millis(500);
 /// At most this many paths are kept (each with up to two variants open); memory for
 /// inlined bytes is bounded by three times this times `INLINE_FILE_MAX_BYTES`.
 pub const FILE_CACHE_ENTRIES: usize = 1024;

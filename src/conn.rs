@@ -577,6 +577,11 @@ impl<S: Transport> Connection<S> {
         budget: &mut Budget,
         cx: &mut Context<'_, T>,
     ) -> (State, Flow) {
+        // A response from the file cache may have given it its first entry: the cache's
+        // sweeper, idle while it was empty, now has something to watch.
+        if let Some(sweeper) = self.shared.files.borrow_mut().sweeper_to_wake() {
+            cx.notify(sweeper);
+        }
         let blocked = |file, then, deadline| {
             (
                 State::Send {
@@ -592,7 +597,10 @@ impl<S: Transport> Connection<S> {
                 if !self.can_write {
                     return blocked(file, then, deadline);
                 }
-                let more = file.is_some();
+                // "More follows" holds a short segment back until the peer ACKs or ~200 ms
+                // pass: only for output that file bytes will follow at once, never for the
+                // end of a response (a keep-alive client is waiting for it).
+                let more = file.as_deref().is_some_and(FileBody::file_bytes_follow);
                 let result = self.stream.send(&self.output[self.output_sent..], more);
                 match self.wrote(result, budget, &mut deadline, cx) {
                     Written::Bytes(n) => self.output_sent += n,

@@ -1,22 +1,35 @@
 //! Recently served files, kept open with their metadata (and small files' bytes), so a hot
-//! file costs a hash lookup instead of an open, a stat and a close per request. Each entry
-//! also knows the file's precompressed variants (`file.br`, `file.gz`), so finding that
-//! there are none costs nothing per request either.
+//! file costs a hash lookup and an fstat instead of an open, a stat and a close per request.
+//! Each entry also knows the file's precompressed variants (`file.br`, `file.gz`), so finding
+//! that there are none costs nothing per request either.
 //!
-//! Freshness rule: an entry is trusted for `FILE_CACHE_REVALIDATE_AFTER`; after that the next request
-//! resolves the path again, and keeps the cached entry only if it is still the same file,
-//! unchanged (device, inode, size, mtime). So a replaced or deleted file is noticed within
-//! that interval. A small file's bytes are a complete copy, so within it the old version is
-//! sent whole; a large file is sent from the open fd, so it is checked with an fstat on every
-//! request, and a file rewritten in place is never sent with a stale length. Failures (404,
-//! 403) are never cached.
+//! Freshness rules:
+//! - Every request fstats each cached file it may send and uses the entry only if inode,
+//!   size and mtime (to the nanosecond) are what they were when it was opened and, if small,
+//!   read. So a file rewritten in place (same inode) is noticed at once, whatever its size
+//!   when first seen, and never sent with a stale length or a stale copy.
+//! - An fstat of an open file cannot see the path being pointed elsewhere, so an entry is also
+//!   trusted only for `FILE_CACHE_REVALIDATE_AFTER`; after that the next request resolves the
+//!   path again and keeps the entry only if it still names the same file, unchanged. A file
+//!   replaced by a rename, or deleted, is noticed within that interval.
+//! - An entry no request used for `FILE_CACHE_CLOSE_UNUSED_AFTER` is closed by a sweeper task
+//!   (`sweep`), so a deleted file's space is returned and idle entries hold no fds. The
+//!   sweeper has no fd and is woken only by its deadline, which it sets only while the cache
+//!   holds entries; an empty cache names it as idle, and the first new entry gets it notified
+//!   (`sweeper_to_wake`). An idle server therefore makes no wake-ups.
+//!
+//! Failures (404, 403) are never cached.
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::rc::Rc;
 use std::time::Instant;
 
-use crate::config::{FILE_CACHE_ENTRIES, FILE_CACHE_REVALIDATE_AFTER};
+use crate::config::{
+    FILE_CACHE_CLOSE_UNUSED_AFTER, FILE_CACHE_ENTRIES, FILE_CACHE_REVALIDATE_AFTER,
+    FILE_CACHE_SWEEP_SLACK,
+};
+use crate::event_loop::TaskId;
 use crate::files::{Resource, Site, StaticFile};
 use crate::http::Status;
 use crate::http::encoding::Coding;
@@ -40,11 +53,12 @@ impl Representations {
         self.variants.iter().any(Option::is_some)
     }
 
-    /// Whether every file sent from disk still has the size and mtime it was opened with.
+    /// Whether every file still has the inode, size and mtime it was opened (and, if small,
+    /// read) with: an fstat each, on every request, whether the bytes are in memory or not.
     fn unchanged_on_disk(&self) -> bool {
         std::iter::once(&self.identity)
             .chain(self.variants.iter().flatten())
-            .all(|file| file.bytes.is_some() || file.unchanged_on_disk())
+            .all(|file| file.unchanged_on_disk())
     }
 }
 
@@ -58,12 +72,17 @@ pub enum Lookup {
 
 struct Entry {
     files: Representations,
+    /// When the path was last resolved on disk.
     checked_at: Instant,
+    /// When a request last used the entry.
+    used_at: Instant,
 }
 
 #[derive(Default)]
 pub struct FileCache {
     entries: HashMap<Box<[u8]>, Entry>,
+    /// The sweeper task while it waits, with no deadline, for the cache to get an entry.
+    idle_sweeper: Option<TaskId>,
 }
 
 impl FileCache {
@@ -80,11 +99,14 @@ impl FileCache {
         if trailing_slash {
             path.push(b'/');
         }
-        let cached = self.entries.get(path.as_slice()).and_then(|entry| {
+        let cached = self.entries.get_mut(path.as_slice()).and_then(|entry| {
             let fresh = now.saturating_duration_since(entry.checked_at)
                 < FILE_CACHE_REVALIDATE_AFTER
                 && entry.files.unchanged_on_disk();
-            fresh.then(|| entry.files.clone())
+            fresh.then(|| {
+                entry.used_at = now;
+                entry.files.clone()
+            })
         });
         if let Some(files) = cached {
             path.truncate(key_len);
@@ -117,9 +139,39 @@ impl FileCache {
             Entry {
                 files: files.clone(),
                 checked_at: now,
+                used_at: now,
             },
         );
         Ok(Lookup::File(files))
+    }
+
+    /// Names the task that sweeps this cache; it starts idle, the cache being empty.
+    pub fn set_sweeper(&mut self, sweeper: TaskId) {
+        self.idle_sweeper = Some(sweeper);
+    }
+
+    /// The idle sweeper, once the cache holds an entry again: whoever calls this notifies it.
+    pub fn sweeper_to_wake(&mut self) -> Option<TaskId> {
+        if self.entries.is_empty() {
+            return None;
+        }
+        self.idle_sweeper.take()
+    }
+
+    /// Closes the entries no request used for `FILE_CACHE_CLOSE_UNUSED_AFTER` (a response
+    /// still sending one keeps its file open until it ends) and returns when to sweep next:
+    /// when the oldest remaining entry falls due, or `None` if none is left, in which case
+    /// `sweeper` is idle until `sweeper_to_wake` names it.
+    pub fn sweep(&mut self, now: Instant, sweeper: TaskId) -> Option<Instant> {
+        self.entries.retain(|_, entry| {
+            now.saturating_duration_since(entry.used_at) < FILE_CACHE_CLOSE_UNUSED_AFTER
+        });
+        let oldest_use = self.entries.values().map(|entry| entry.used_at).min();
+        if oldest_use.is_none() {
+            self.idle_sweeper = Some(sweeper);
+        }
+        // The oldest use is less than the period ago, so this is at least the slack away.
+        oldest_use.map(|used_at| used_at + FILE_CACHE_CLOSE_UNUSED_AFTER + FILE_CACHE_SWEEP_SLACK)
     }
 
     /// Keeps the cache under `FILE_CACHE_ENTRIES`: drop what is due for a check anyway, and if

@@ -31,6 +31,15 @@ pub struct FileBody {
     pub parts: VecDeque<Part>,
 }
 
+impl FileBody {
+    /// Whether bytes from the file are still to come: then what is written before them may
+    /// wait to share a segment with them. Once only the closing delimiter is left, it is the
+    /// end of the response and must leave at once.
+    pub fn file_bytes_follow(&self) -> bool {
+        self.offset < self.end || self.parts.iter().any(|part| matches!(part, Part::Range(_)))
+    }
+}
+
 /// The rest of a `multipart/byteranges` body after its first range.
 pub enum Part {
     /// A part's header (or the closing delimiter), to go through the output buffer.

@@ -34,6 +34,7 @@ pub enum ServerTask {
     /// Boxed, as a connection is: every slot of the task table is as large as the largest kind.
     Signals(Box<SignalWatcher>),
     LogFlush(LogFlusher),
+    CacheSweep(CacheSweeper),
 }
 
 /// Hands the access log's buffered lines to its writer thread whenever a connection notifies
@@ -56,6 +57,24 @@ impl LogFlusher {
     }
 }
 
+/// Closes the file cache's unused entries (see `file_cache`). A task with no fd: only its
+/// deadline wakes it, set while the cache holds entries, or a connection's notification when
+/// an empty cache gets one.
+pub struct CacheSweeper {
+    shared: Rc<Shared>,
+}
+
+impl CacheSweeper {
+    fn resume(&mut self, wake: Wake, cx: &mut Context<'_, ServerTask>) -> Step {
+        if wake.shutdown {
+            return Step::Done;
+        }
+        let next = self.shared.files.borrow_mut().sweep(cx.now(), cx.id());
+        cx.set_deadline(next);
+        Step::Blocked
+    }
+}
+
 impl Task for ServerTask {
     fn source(&self) -> Option<(RawFd, Interest)> {
         match self {
@@ -64,7 +83,7 @@ impl Task for ServerTask {
                 Some((connection.stream().raw_fd(), Interest::BOTH))
             }
             ServerTask::Signals(signals) => Some((signals.fd(), Interest::READABLE)),
-            ServerTask::LogFlush(_) => None,
+            ServerTask::LogFlush(_) | ServerTask::CacheSweep(_) => None,
         }
     }
 
@@ -74,6 +93,7 @@ impl Task for ServerTask {
             ServerTask::Connection(connection) => connection.resume(wake, cx),
             ServerTask::Signals(signals) => signals.resume(wake, cx),
             ServerTask::LogFlush(flusher) => flusher.resume(wake),
+            ServerTask::CacheSweep(sweeper) => sweeper.resume(wake, cx),
         }
     }
 }
@@ -241,6 +261,12 @@ impl Prepared {
                 .map_err(StartError::EventLoop)?;
             log.set_flusher(flusher);
         }
+        let sweeper = event_loop
+            .spawn(ServerTask::CacheSweep(CacheSweeper {
+                shared: Rc::clone(&shared),
+            }))
+            .map_err(StartError::EventLoop)?;
+        shared.files.borrow_mut().set_sweeper(sweeper);
         event_loop
             .spawn(ServerTask::Listener(Listener::new(
                 socket,

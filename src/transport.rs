@@ -13,7 +13,8 @@ use crate::sys::{file, socket};
 pub trait Transport {
     /// Reads into `buf`; `Ok(0)` is end of stream.
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize>;
-    /// Writes from `buf`; `more` says more bytes follow at once (a file body).
+    /// Writes from `buf`; `more` says file bytes follow at once, so the kernel may hold a
+    /// short tail back to share a segment with them. Never set on the end of a response.
     fn send(&mut self, buf: &[u8], more: bool) -> io::Result<usize>;
     /// Writes up to `len` bytes of `file` from `*offset`, advancing it; `Ok(0)` means the
     /// file ended before `len`.

@@ -5,7 +5,7 @@ mod common;
 use std::io::Read;
 use std::sync::mpsc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::*;
 
@@ -280,4 +280,90 @@ fn files_with_dates_http_cannot_express_are_served() {
     assert_eq!(listing.status, 200, "{}", listing.summary());
     assert!(listing.body_text().contains("old.txt"));
     server.assert_alive();
+}
+
+/// A file rewritten in place is served in its new version by the very next request, whatever
+/// size it had when first seen: small files' cached copies are checked on every request too.
+#[test]
+fn file_rewritten_in_place_is_fresh_at_once_whatever_its_size() {
+    let server = Server::start(&[]);
+    let path = server.write("rewritten.bin", b"ten bytes!");
+    let mut conn = server.connect();
+    assert_eq!(conn.get("/rewritten.bin").body, b"ten bytes!");
+    let versions = [
+        pseudo_random_bytes(100 * 1024, 0x5eed_0008),
+        b"shrunk".to_vec(),
+        pseudo_random_bytes(12 * 1024, 0x5eed_0009),
+        pseudo_random_bytes(12 * 1024 - 1, 0x5eed_000a),
+        Vec::new(),
+        b"grown again".to_vec(),
+    ];
+    for new in versions {
+        // Same inode: written over, not replaced.
+        std::fs::write(&path, &new).unwrap();
+        let response = conn.get("/rewritten.bin");
+        assert_eq!(response.status, 200, "{}", response.summary());
+        assert_eq!(
+            response.content_length(),
+            Some(new.len() as u64),
+            "right after a rewrite in place to {} bytes: {}",
+            new.len(),
+            response.summary()
+        );
+        assert_same_bytes(&response.body, &new, "the rewritten version");
+    }
+}
+
+/// Targets of the server's open fds that are deleted files.
+fn deleted_files_open(server: &Server) -> Vec<String> {
+    let dir = format!("/proc/{}/fd", server.pid());
+    std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("read {dir}: {e}"))
+        .filter_map(Result::ok)
+        .filter_map(|entry| std::fs::read_link(entry.path()).ok())
+        .map(|target| target.to_string_lossy().into_owned())
+        .filter(|target| target.ends_with(" (deleted)"))
+        .collect()
+}
+
+/// The main thread's voluntary context switches: each is a sleep in epoll_wait that ended.
+fn wake_ups(server: &Server) -> u64 {
+    let path = format!("/proc/{}/status", server.pid());
+    let status = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("voluntary_ctxt_switches:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no voluntary_ctxt_switches in {path}"))
+}
+
+/// A deleted file is not held open by the cache for long (its space goes back to the file
+/// system) once no request uses it, and with the cache empty the idle server sleeps.
+#[test]
+fn unused_deleted_file_is_closed_and_the_idle_server_sleeps() {
+    let server = Server::start(&[]);
+    let path = server.write("gone.bin", pseudo_random_bytes(200 * 1024, 0x5eed_000b));
+    assert_eq!(server.get("/gone.bin").status, 200);
+    std::fs::remove_file(&path).unwrap();
+    let deleted = Instant::now();
+    assert!(
+        !deleted_files_open(&server).is_empty(),
+        "the cache should hold the file just served"
+    );
+    // Closed 2.5 s after its last use at most; a generous margin for a loaded machine.
+    while !deleted_files_open(&server).is_empty() {
+        assert!(
+            deleted.elapsed() < Duration::from_secs(8),
+            "still open 8 s after deletion: {:?}",
+            deleted_files_open(&server)
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+    let before = wake_ups(&server);
+    thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        wake_ups(&server),
+        before,
+        "an idle server with an empty cache woke up"
+    );
 }
