@@ -11,6 +11,9 @@ use crate::error_log::Level;
 
 /// The largest request head (request line and header fields); beyond it, 414 or 431.
 pub const MAX_HEAD_BYTES: usize = 8 * 1024;
+/// Empty lines accepted before a request line (RFC 9112 §2.2 asks for at least one, for
+/// clients that end a body with a stray CRLF); beyond them, 400.
+pub const MAX_EMPTY_LINES_BEFORE_REQUEST: usize = 4;
 /// A connection's input buffer: one maximal head plus room for pipelined requests behind it.
 pub const INPUT_BUFFER_BYTES: usize = 16 * 1024;
 /// Responses are batched into one write until this much is waiting.
@@ -143,15 +146,16 @@ pub struct Config {
     #[arg(long, default_value_t = 1024 * 1024, value_name = "BYTES")]
     pub max_body_bytes: u64,
 
-    /// Seconds allowed to receive a whole request head (408 after).
+    /// Seconds to receive a whole request head, from its first byte (a new connection's first
+    /// request: from the accept); 408 after.
     #[arg(long, default_value_t = 10, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECS))]
     pub head_timeout: u64,
 
-    /// Seconds allowed between reads of a request body.
+    /// Seconds to receive a whole request body, from the end of its head; 408 after.
     #[arg(long, default_value_t = 10, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECS))]
     pub body_timeout: u64,
 
-    /// Seconds an idle keep-alive connection is kept open.
+    /// Seconds an idle keep-alive connection is kept open between requests.
     #[arg(long, default_value_t = 60, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECS))]
     pub keepalive_timeout: u64,
 

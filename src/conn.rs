@@ -1,18 +1,18 @@
 //! The connection task: one HTTP/1.1 connection as a resumable state machine.
 //!
 //! ```text
-//!                 +--------------------- next request -----------------------+
-//!                 v                                                          |
-//!  accept --> ReadHead --head complete--> respond ---------------------------+
-//!               |  |                         | file body, or output to flush
-//!               |  |                         v
-//!               |  +--output waiting-----> Send --then--> ReadHead | DiscardBody | (close)
-//!               |                            ^                        |
-//!               |                            +---output waiting-------+
-//!               |                                                     | body consumed
-//!               |                                                     +--> ReadHead
-//!               |                                      (close) --> Linger --EOF/deadline--> Done
-//!               +--EOF, error, idle deadline--> Done
+//!                 +---------------------- next request -----------------------+
+//!                 v                                                           |
+//!  accept --> ReadHead --head complete--> respond --no body--> answer --------+
+//!               |  |                         |                   ^    | file body, or
+//!               |  |                       body                  |    | output to flush
+//!               |  |                         v                   |    v
+//!               |  |                    DiscardBody --body read--+   Send --then--> ReadHead
+//!               |  |                         |                        ^  ^         | (close)
+//!               |  +--output waiting---------|------------------------+  |         v
+//!               |                            +--malformed, deadline------+       Linger
+//!               |                                  (400/408, then close)           |
+//!               +--EOF, error, idle deadline--> Done <---------EOF, deadline-------+
 //! ```
 //!
 //! Each state holds only what it needs (`Send` owns the open file and its offsets) and its own
@@ -23,6 +23,16 @@
 //!
 //! Framing rule: after any error the parser reports, the connection is closed once the error
 //! response is out, so bytes after a bad head can never be read as a request.
+//!
+//! Body rule: a request's body is read (and dropped) before its response is rendered, so a
+//! client that writes its whole body before reading never waits on us while we wait on it,
+//! and a malformed body gets 400 before the method is judged. Only `Expect: 100-continue`
+//! is answered without reading the body, and closes.
+//!
+//! Deadlines: a new connection's first head is due within the head timeout of the accept;
+//! between requests the keep-alive timeout runs until the first byte, then the head timeout
+//! from that byte (empty lines before a request line are bytes of its head); a body is due
+//! within the body timeout of the end of its head.
 
 use std::io;
 use std::net::IpAddr;
@@ -32,11 +42,11 @@ use std::time::Instant;
 use crate::access_log::{AccessLog, LogBook, PendingLine};
 use crate::buffer::{InputBuffer, Received};
 use crate::config::{
-    LINGER_TIMEOUT, MAX_HEAD_BYTES, OUTPUT_FLUSH_BYTES, READ_BUDGET_BYTES, REQUESTS_PER_RESUME,
-    SEND_BUDGET_BYTES, TIMER_SLACK,
+    LINGER_TIMEOUT, MAX_EMPTY_LINES_BEFORE_REQUEST, MAX_HEAD_BYTES, OUTPUT_FLUSH_BYTES,
+    READ_BUDGET_BYTES, REQUESTS_PER_RESUME, SEND_BUDGET_BYTES, TIMER_SLACK,
 };
 use crate::event_loop::{Context, Step, TaskId, Wake};
-use crate::handler;
+use crate::handler::{self, Reply};
 use crate::http::Status;
 use crate::http::chunked::ChunkedDecoder;
 use crate::http::request::{self, Body, Method, Version};
@@ -67,11 +77,23 @@ pub struct Connection<S> {
 
 enum State {
     /// Waiting for a complete request head. `scanned` bytes of the buffer are known not to
-    /// end one. The deadline is the keep-alive timeout while the buffer is empty, then the
-    /// head timeout from the first byte of the head.
-    ReadHead { scanned: usize, deadline: Instant },
-    /// Reading and dropping a request body, so the next request starts where it should.
-    DiscardBody { body: BodyLeft, deadline: Instant },
+    /// end one. `idle`: between requests with nothing received, the deadline is the
+    /// keep-alive timeout's, and the first byte replaces it with the head timeout's. Otherwise
+    /// it is the head timeout's, from that first byte (or from the accept, for a new
+    /// connection's first request).
+    ReadHead {
+        scanned: usize,
+        deadline: Instant,
+        idle: bool,
+    },
+    /// Reading and dropping a request body, so the next request starts where it should;
+    /// then `held` is answered. Writes nothing: responses to earlier pipelined requests wait
+    /// in the output buffer too. The deadline covers the whole body, from the end of its head.
+    DiscardBody {
+        body: BodyLeft,
+        held: Box<Held>,
+        deadline: Instant,
+    },
     /// Writing the output buffer, then the file body if any; then moving on to `then`.
     Send {
         file: Option<Box<FileBody>>,
@@ -87,13 +109,20 @@ enum State {
 /// Where `Send` goes when everything is written.
 enum Next {
     ReadHead,
-    DiscardBody(BodyLeft),
     /// Close after the output. `linger` when the client may still be sending (a body, more
     /// pipelined requests, a request we refused): keep reading until it stops, so its late
     /// bytes do not make the kernel reset the connection under our response.
     Close {
         linger: bool,
     },
+}
+
+/// A response decided from its head, rendered once the request's body has been read.
+struct Held {
+    reply: Reply,
+    persistence: Persistence,
+    head_only: bool,
+    log_line: Option<PendingLine>,
 }
 
 enum BodyLeft {
@@ -141,7 +170,9 @@ impl<S: Transport> Connection<S> {
         shared: Rc<Shared>,
         now: Instant,
     ) -> Connection<S> {
-        let deadline = now + shared.timeouts.keepalive;
+        // The first request is due within the head timeout of the accept, not the keep-alive
+        // timeout: a client that never sends a byte is not kept for the idle time.
+        let deadline = now + shared.timeouts.head;
         let log_book = shared.log.is_some().then(|| Box::new(LogBook::new(peer)));
         Connection {
             stream,
@@ -158,6 +189,7 @@ impl<S: Transport> Connection<S> {
             state: State::ReadHead {
                 scanned: 0,
                 deadline,
+                idle: false,
             },
         }
     }
@@ -191,12 +223,16 @@ impl<S: Transport> Connection<S> {
         loop {
             let state = std::mem::replace(&mut self.state, State::Done);
             let (state, flow) = match state {
-                State::ReadHead { scanned, deadline } => {
-                    self.read_head(scanned, deadline, &mut budget, cx)
-                }
-                State::DiscardBody { body, deadline } => {
-                    self.discard_body(body, deadline, &mut budget, cx)
-                }
+                State::ReadHead {
+                    scanned,
+                    deadline,
+                    idle,
+                } => self.read_head(scanned, deadline, idle, &mut budget, cx),
+                State::DiscardBody {
+                    body,
+                    held,
+                    deadline,
+                } => self.discard_body(body, held, deadline, &mut budget, cx),
                 State::Send {
                     file,
                     then,
@@ -240,11 +276,16 @@ impl<S: Transport> Connection<S> {
 
     /// The current state's deadline has passed.
     fn on_deadline<T>(&mut self, cx: &mut Context<'_, T>) {
-        self.state = match self.state {
-            // A head begun but not finished in time: tell the client (RFC 9110 §15.5.9).
+        self.state = match std::mem::replace(&mut self.state, State::Done) {
+            // A head or a body begun but not finished in time: tell the client (RFC 9110
+            // §15.5.9). Empty lines count as a begun head.
             State::ReadHead { .. } if !self.input.is_empty() => {
                 self.input.clear();
                 self.error_response(Status::RequestTimeout, None, cx)
+            }
+            State::DiscardBody { held, .. } => {
+                self.input.clear();
+                self.refuse(Status::RequestTimeout, held.log_line, cx)
             }
             _ => State::Done,
         };
@@ -254,21 +295,35 @@ impl<S: Transport> Connection<S> {
         &mut self,
         scanned: usize,
         deadline: Instant,
+        idle: bool,
         budget: &mut Budget,
         cx: &mut Context<'_, T>,
     ) -> (State, Flow) {
-        let scanned = scanned.saturating_sub(self.skip_empty_lines());
-        match request::find_head_end(self.input.filled(), scanned, MAX_HEAD_BYTES) {
+        let empty_lines_len = match self.empty_lines_len() {
+            Ok(len) => len,
+            Err(status) => return (self.error_response(status, None, cx), Flow::Continue),
+        };
+        let head = self
+            .input
+            .filled()
+            .get(empty_lines_len..)
+            .unwrap_or_default();
+        // `scanned` counts the empty lines too; only what follows them can end a head.
+        let from = scanned.saturating_sub(empty_lines_len);
+        match request::find_head_end(head, from, MAX_HEAD_BYTES) {
             Ok(Some(head_len)) => {
                 // Whatever this resume has spent (requests answered, bytes written, as after
                 // a large listing), the next request waits for the next turn.
                 if budget.requests == 0 || budget.send_bytes == 0 {
-                    return (
-                        State::ReadHead { scanned, deadline },
-                        Flow::Stop(Step::Yield),
-                    );
+                    let state = State::ReadHead {
+                        scanned,
+                        deadline,
+                        idle,
+                    };
+                    return (state, Flow::Stop(Step::Yield));
                 }
                 budget.requests -= 1;
+                self.input.consume(empty_lines_len);
                 return (self.respond(head_len, cx), Flow::Continue);
             }
             Ok(None) => {}
@@ -285,30 +340,36 @@ impl<S: Transport> Connection<S> {
             return (state, Flow::Continue);
         }
         if !self.can_read {
-            return self.wait_for_head(scanned, deadline);
+            return self.wait_for_head(scanned, deadline, idle);
         }
         self.shared.buffers.borrow_mut().fill_input(&mut self.input);
         if self.input.is_full() {
-            return self.wait_for_head(scanned, deadline);
+            return self.wait_for_head(scanned, deadline, idle);
         }
-        let was_idle = self.input.is_empty();
         match self.receive(budget) {
             Inflow::End => (State::Done, Flow::Stop(Step::Done)),
             Inflow::Bytes => {
-                let deadline = if was_idle {
+                // The first byte after an idle wait starts the head's time, once: the bytes
+                // stay buffered until the head is complete, so `idle` cannot come back.
+                let deadline = if idle {
                     cx.now() + self.shared.timeouts.head
                 } else {
                     deadline
                 };
-                (State::ReadHead { scanned, deadline }, Flow::Continue)
+                let state = State::ReadHead {
+                    scanned,
+                    deadline,
+                    idle: false,
+                };
+                (state, Flow::Continue)
             }
-            Inflow::Dry => self.wait_for_head(scanned, deadline),
+            Inflow::Dry => self.wait_for_head(scanned, deadline, idle),
         }
     }
 
     /// Nothing more to read for now. An idle connection of a draining server closes here;
     /// one with part of a head waits for the rest (or its deadline).
-    fn wait_for_head(&mut self, scanned: usize, deadline: Instant) -> (State, Flow) {
+    fn wait_for_head(&mut self, scanned: usize, deadline: Instant, idle: bool) -> (State, Flow) {
         if self.draining && self.input.is_empty() {
             return (State::Done, Flow::Stop(Step::Done));
         }
@@ -318,10 +379,12 @@ impl<S: Transport> Connection<S> {
             .buffers
             .borrow_mut()
             .release(&mut self.input, &mut self.output);
-        (
-            State::ReadHead { scanned, deadline },
-            Flow::Stop(Step::Blocked),
-        )
+        let state = State::ReadHead {
+            scanned,
+            deadline,
+            idle,
+        };
+        (state, Flow::Stop(Step::Blocked))
     }
 
     /// A read that did not fill the buffer emptied the socket's queue: the next bytes to
@@ -333,15 +396,23 @@ impl<S: Transport> Connection<S> {
         }
     }
 
-    /// RFC 9112 §2.2: empty lines before a request line are ignored.
-    /// Returns how many bytes were dropped.
-    fn skip_empty_lines(&mut self) -> usize {
-        let mut skip = 0;
-        while self.input.filled()[skip..].starts_with(b"\r\n") {
-            skip += 2;
+    /// The length of the empty lines at the front of the buffer, which RFC 9112 §2.2 asks a
+    /// server to ignore before a request line (at least one). They are consumed only with
+    /// the head after them, so they count as its bytes: they start its deadline and cannot
+    /// restart it, and a timeout after them is answered and logged. More than
+    /// `MAX_EMPTY_LINES_BEFORE_REQUEST` is 400.
+    fn empty_lines_len(&self) -> Result<usize, Status> {
+        let lines = self
+            .input
+            .filled()
+            .chunks_exact(2)
+            .take(MAX_EMPTY_LINES_BEFORE_REQUEST + 1)
+            .take_while(|pair| *pair == b"\r\n")
+            .count();
+        if lines > MAX_EMPTY_LINES_BEFORE_REQUEST {
+            return Err(Status::BadRequest);
         }
-        self.input.consume(skip);
-        skip
+        Ok(lines * 2)
     }
 
     /// Answers the complete head at the front of the input buffer and picks the next state.
@@ -394,42 +465,58 @@ impl<S: Transport> Connection<S> {
             Body::Length(len) => Some(BodyLeft::Length(len)),
             Body::Chunked(decoder) => Some(BodyLeft::Chunked(Box::new(decoder))),
         };
+        let expect_continue = request.expect_continue;
         self.input.consume(head_len);
+        let held = Held {
+            reply,
+            persistence,
+            head_only,
+            log_line,
+        };
+        match body {
+            None => self.answer(held, false, cx),
+            Some(_) if expect_continue => self.answer(held, true, cx),
+            // The body's time runs from the end of its head, for the whole body.
+            Some(body) => State::DiscardBody {
+                body,
+                held: Box::new(held),
+                deadline: cx.now() + self.shared.timeouts.body,
+            },
+        }
+    }
 
+    /// Renders a held response and picks the next state. `body_unread`: the request's body
+    /// may still be on its way, so a close lingers.
+    fn answer<T>(&mut self, held: Held, body_unread: bool, cx: &mut Context<'_, T>) -> State {
         let date = *self.shared.date.borrow_mut().get(cx.wall_clock());
         let framing = Framing {
             date: &date,
-            persistence,
-            head_only,
+            persistence: held.persistence,
+            head_only: held.head_only,
             cache_control: self.shared.cache_control.as_deref(),
         };
         self.shared
             .buffers
             .borrow_mut()
             .fill_output(&mut self.output);
-        let rendered = render::render(reply, &framing, &mut self.output);
-        if let Some(line) = log_line {
+        let rendered = render::render(held.reply, &framing, &mut self.output);
+        if let Some(line) = held.log_line {
             self.log_response(line, &rendered);
         }
         let now = cx.now();
-        let next = match (keep_alive, body) {
-            (false, body) => Next::Close {
-                linger: body.is_some()
+        let next = match held.persistence {
+            Persistence::Close => Next::Close {
+                linger: body_unread
                     || !self.input.is_empty()
                     || rendered.status == Status::BadRequest,
             },
-            (true, Some(body)) => Next::DiscardBody(body),
-            (true, None) => Next::ReadHead,
+            Persistence::KeepAlive10 | Persistence::KeepAlive11 => Next::ReadHead,
         };
         let file = rendered.file;
         match next {
             Next::ReadHead if file.is_none() && self.output.len() < OUTPUT_FLUSH_BYTES => {
                 self.read_head_state(now)
             }
-            Next::DiscardBody(body) if file.is_none() => State::DiscardBody {
-                body,
-                deadline: now + self.shared.timeouts.body,
-            },
             then => State::Send {
                 file,
                 then,
@@ -447,15 +534,31 @@ impl<S: Transport> Connection<S> {
         log_start: Option<Vec<u8>>,
         cx: &mut Context<'_, T>,
     ) -> State {
+        let line = match (&self.shared.log, &self.log_book) {
+            (Some(log), Some(book)) => {
+                let start =
+                    log_start.unwrap_or_else(|| log.begin(book.peer(), b"-", cx.wall_clock()));
+                Some(PendingLine::new(start, None, None, cx.now()))
+            }
+            _ => None,
+        };
+        self.refuse(status, line, cx)
+    }
+
+    /// Queues an error response, logged on `line`, after which the connection closes.
+    fn refuse<T>(
+        &mut self,
+        status: Status,
+        line: Option<PendingLine>,
+        cx: &mut Context<'_, T>,
+    ) -> State {
         let date = *self.shared.date.borrow_mut().get(cx.wall_clock());
         self.shared
             .buffers
             .borrow_mut()
             .fill_output(&mut self.output);
         let rendered = render::render_fatal(status, &date, &mut self.output);
-        if let (Some(log), Some(book)) = (&self.shared.log, &self.log_book) {
-            let start = log_start.unwrap_or_else(|| log.begin(book.peer(), b"-", cx.wall_clock()));
-            let line = PendingLine::new(start, None, None, cx.now());
+        if let Some(line) = line {
             self.log_response(line, &rendered);
         }
         State::Send {
@@ -486,8 +589,11 @@ impl<S: Transport> Connection<S> {
         }
     }
 
+    /// Waiting for the next request: idle if nothing of it has arrived yet, else its head's
+    /// time starts now (its bytes came with the previous request).
     fn read_head_state(&self, now: Instant) -> State {
-        let timeout = if self.input.is_empty() {
+        let idle = self.input.is_empty();
+        let timeout = if idle {
             self.shared.timeouts.keepalive
         } else {
             self.shared.timeouts.head
@@ -495,12 +601,14 @@ impl<S: Transport> Connection<S> {
         State::ReadHead {
             scanned: 0,
             deadline: now + timeout,
+            idle,
         }
     }
 
     fn discard_body<T>(
         &mut self,
         mut body: BodyLeft,
+        held: Box<Held>,
         deadline: Instant,
         budget: &mut Budget,
         cx: &mut Context<'_, T>,
@@ -516,9 +624,11 @@ impl<S: Transport> Connection<S> {
                 }
                 BodyLeft::Chunked(decoder) => decoder.feed(buffered),
             };
-            let Ok(used) = used else {
-                // The response is already queued; a malformed body ends the connection.
-                return self.close_after_output(cx);
+            let used = match used {
+                Ok(used) => used,
+                // Framing is judged before the method: a malformed body gets its own status
+                // in place of the held response (a 405, say), and the connection closes.
+                Err(status) => return (self.refuse(status, held.log_line, cx), Flow::Continue),
             };
             self.input.consume(used);
             let finished = match &body {
@@ -526,47 +636,41 @@ impl<S: Transport> Connection<S> {
                 BodyLeft::Chunked(decoder) => decoder.is_done(),
             };
             if finished {
-                return (self.read_head_state(cx.now()), Flow::Continue);
+                return (self.answer(*held, false, cx), Flow::Continue);
             }
-            return (State::DiscardBody { body, deadline }, Flow::Continue);
-        }
-        if !self.output.is_empty() {
-            let state = State::Send {
-                file: None,
-                then: Next::DiscardBody(body),
-                deadline: cx.now() + self.shared.timeouts.send,
+            let state = State::DiscardBody {
+                body,
+                held,
+                deadline,
             };
             return (state, Flow::Continue);
         }
+        let waiting = |body, held, step| {
+            let state = State::DiscardBody {
+                body,
+                held,
+                deadline,
+            };
+            (state, Flow::Stop(step))
+        };
         if !self.can_read {
-            let state = State::DiscardBody { body, deadline };
-            return (state, Flow::Stop(Step::Blocked));
+            return waiting(body, held, Step::Blocked);
         }
         if budget.read_bytes == 0 {
-            let state = State::DiscardBody { body, deadline };
-            return (state, Flow::Stop(Step::Yield));
+            return waiting(body, held, Step::Yield);
         }
         match self.receive(budget) {
             Inflow::End => (State::Done, Flow::Stop(Step::Done)),
             Inflow::Bytes => {
-                let deadline = cx.now() + self.shared.timeouts.body;
-                (State::DiscardBody { body, deadline }, Flow::Continue)
+                let state = State::DiscardBody {
+                    body,
+                    held,
+                    deadline,
+                };
+                (state, Flow::Continue)
             }
-            Inflow::Dry => {
-                let state = State::DiscardBody { body, deadline };
-                (state, Flow::Stop(Step::Blocked))
-            }
+            Inflow::Dry => waiting(body, held, Step::Blocked),
         }
-    }
-
-    fn close_after_output<T>(&mut self, cx: &mut Context<'_, T>) -> (State, Flow) {
-        self.input.clear();
-        let state = State::Send {
-            file: None,
-            then: Next::Close { linger: true },
-            deadline: cx.now() + self.shared.timeouts.send,
-        };
-        (state, Flow::Continue)
     }
 
     fn send<T>(
@@ -671,10 +775,6 @@ impl<S: Transport> Connection<S> {
         let now = cx.now();
         let state = match then {
             Next::ReadHead => self.read_head_state(now),
-            Next::DiscardBody(body) => State::DiscardBody {
-                body,
-                deadline: now + self.shared.timeouts.body,
-            },
             Next::Close { linger } => {
                 self.input.clear();
                 // Nothing more can be waiting (the last read found the queue empty and no

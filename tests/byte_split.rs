@@ -27,6 +27,7 @@ const INPUTS: &[&[u8]] = &[
     b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03",
     b"GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\nbody",
     b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+    b"POST /a.txt HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;a\nb\r\nhello\r\n0\r\n\r\nGET /b.css HTTP/1.1\r\nHost: a\r\n\r\n",
 ];
 
 /// A small site in a directory of its own: the tests run in parallel.

@@ -3,7 +3,7 @@
 mod common;
 
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::*;
 
@@ -215,4 +215,82 @@ fn empty_lines_before_request_line_are_ignored() {
     let response = conn.read_response();
     assert_eq!(response.status, 200, "{}", response.summary());
     assert_eq!(response.body, FILES[0].1.as_bytes());
+}
+
+/// A request body is read before its response is sent: a client that writes its whole body
+/// before reading would otherwise block on the server while the server blocks on it, until the
+/// send timeout. Here a 16 MiB body on a GET for an 8 MiB file, with a small receive window:
+/// more than the socket buffers on both sides can absorb. The request pipelined after the body is answered next.
+#[test]
+fn whole_body_written_before_reading_does_not_deadlock() {
+    let send_timeout = Duration::from_secs(5);
+    let server = Server::start(&["--send-timeout", "5", "--max-body-bytes", "16777216"]);
+    let big = pseudo_random_bytes(8 * 1024 * 1024, 8);
+    server.write("big.bin", &big);
+    server.write("a.txt", FILES[0].1);
+    let mut conn = Conn::connect_with_rcvbuf(server.addr(), 64 * 1024);
+    let body_len = 16 * 1024 * 1024;
+    let mut request =
+        format!("GET /big.bin HTTP/1.1\r\nHost: localhost\r\nContent-Length: {body_len}\r\n\r\n")
+            .into_bytes();
+    request.extend(std::iter::repeat_n(b'b', body_len));
+    request.extend_from_slice(get_request("/a.txt").as_bytes());
+    let started = Instant::now();
+    conn.try_send(&request)
+        .unwrap_or_else(|e| panic!("writing the body failed after {:?}: {e}", started.elapsed()));
+    let response = conn.read_response();
+    assert_eq!(response.status, 200, "{}", response.summary());
+    assert!(response.body == big, "the file arrived damaged");
+    let next = conn.read_response();
+    assert_eq!(next.body, FILES[0].1.as_bytes());
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < send_timeout,
+        "body and responses took {elapsed:?}, as long as the send timeout"
+    );
+    assert_eq!(conn.get("/a.txt").status, 200, "still open");
+}
+
+/// Framing is judged before the method: a request whose chunked body is malformed gets 400
+/// and a close, never the 405 its method would have got, whatever follows it.
+#[test]
+fn malformed_chunked_body_is_400_whatever_the_method() {
+    let server = site();
+    for method in ["POST", "PUT", "GET"] {
+        for body in [
+            "zz\r\n",
+            "5;a\nb\r\nhello\r\n0\r\n\r\n",
+            "5;a=\"b\"c\r\nhello\r\n0\r\n\r\n",
+            "5\r\nhello\n0\r\n\r\n",
+            "5\rhello\r\n0\r\n\r\n",
+            "5\r\nhelloXX\r\n",
+        ] {
+            let mut conn = server.connect();
+            conn.send(format!(
+                "{method} /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n{body}{}",
+                get_request("/b.txt")
+            ));
+            let responses = conn.read_until_close();
+            let statuses: Vec<u16> = responses.iter().map(|r| r.status).collect();
+            assert_eq!(statuses, [400], "{method} with body {body:?}");
+            assert!(responses[0].says_close(), "{}", responses[0].summary());
+        }
+    }
+}
+
+/// A well-framed body is read first, then the method is judged: 405, and the connection stays
+/// open for the request pipelined after the body.
+#[test]
+fn post_with_a_body_gets_405_after_its_body() {
+    let server = site();
+    let mut conn = server.connect();
+    conn.send(format!(
+        "POST /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n{}",
+        get_request("/b.txt")
+    ));
+    let refused = conn.read_response();
+    assert_eq!(refused.status, 405, "{}", refused.summary());
+    let next = conn.read_response();
+    assert_eq!(next.status, 200, "{}", next.summary());
+    assert_eq!(next.body, FILES[1].1.as_bytes());
 }
