@@ -127,11 +127,13 @@ impl ChunkedDecoder {
         self.state = match (self.state, b) {
             (Size { digits }, _) if b.is_ascii_hexdigit() => {
                 let digit = u64::from((b as char).to_digit(16).unwrap_or(0));
+                // A size that does not fit in 64 bits is not a size we could ever agree on
+                // with another parser: malformed framing (400), not merely a large body (413).
                 self.chunk_len = self
                     .chunk_len
                     .checked_mul(16)
                     .and_then(|n| n.checked_add(digit))
-                    .ok_or(Status::ContentTooLarge)?;
+                    .ok_or(Status::BadRequest)?;
                 Size { digits: digits + 1 }
             }
             (Size { digits: 0 }, _) => return Err(Status::BadRequest),
@@ -286,6 +288,10 @@ mod tests {
     fn limits() {
         assert_eq!(
             decode(b"ffffffffffffffffff\r\n", u64::MAX),
+            Err(Status::BadRequest)
+        );
+        assert_eq!(
+            decode(b"ffffffffffffffff\r\n", 1 << 20),
             Err(Status::ContentTooLarge)
         );
         assert_eq!(decode(b"11\r\n", 16), Err(Status::ContentTooLarge));
