@@ -1,7 +1,7 @@
 //! Wiring: the kinds of task this server runs, and start-up from a `Config` to a turning loop.
 
 use std::fmt;
-use std::io::{self, Write};
+use std::io::{self, PipeWriter, Write};
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
 use std::path::PathBuf;
@@ -197,9 +197,20 @@ pub fn open_site(config: &Config) -> Result<Site, StartError> {
     })
 }
 
-/// Runs one event loop serving `site` on the listening `socket`.
-pub fn serve(config: &Config, site: Site, socket: Socket) -> Result<Exit, StartError> {
-    Prepared::new(config, site, socket)?.run()
+/// Runs one event loop serving `site` on the listening `socket`; once it is ready to turn,
+/// writes one byte to `ready` (a worker's report to its supervisor) and closes it.
+pub fn serve(
+    config: &Config,
+    site: Site,
+    socket: Socket,
+    ready: Option<PipeWriter>,
+) -> Result<Exit, StartError> {
+    let server = Prepared::new(config, site, socket)?;
+    if let Some(mut ready) = ready {
+        // A supervisor that is gone has nobody to tell; the worker serves all the same.
+        let _ = ready.write_all(b"+");
+    }
+    server.run()
 }
 
 fn access_log_error(path: &str) -> impl FnOnce(io::Error) -> StartError + '_ {

@@ -12,9 +12,14 @@
 //! error log and is passed on, so every worker reopens its logs (logrotate); nothing stops.
 //! A worker whose supervisor dies (even by SIGKILL) gets SIGTERM from the kernel.
 //!
+//! It says `listening` only once every first worker is serving: each writes a byte to a pipe
+//! when its loop is ready and closes its end, so the supervisor reads until the pipe's end of
+//! file, and fewer bytes than workers means one of them could not start.
+//!
 //! `fork` returns twice: in a worker, `run` returns that worker's own result, so it leaves
 //! through `main` like a single server would.
 
+use std::io::{self, PipeReader, PipeWriter, Read};
 use std::net::SocketAddr;
 use std::thread;
 use std::time::Instant;
@@ -36,15 +41,27 @@ pub fn run(config: &Config, addr: SocketAddr) -> Result<Exit, StartError> {
     let reservation = listener::reserve(addr).map_err(listen_error)?;
     let bound = listener::local_addr(&reservation).map_err(listen_error)?;
     process::block_supervisor_signals().map_err(StartError::Signals)?;
-    server::announce(bound);
 
+    let (reader, writer) = io::pipe().map_err(StartError::Workers)?;
+    let mut readiness = Readiness {
+        reader: Some(reader),
+        writer: Some(writer),
+    };
     let mut workers = Vec::with_capacity(config.workers());
     for _ in 0..config.workers() {
-        match start_worker(config, bound)? {
+        match start_worker(config, bound, &mut readiness)? {
             Started::Parent(worker) => workers.push(worker),
             Started::Worker(result) => return result,
         }
     }
+    if let Err(e) = readiness.wait(workers.len()) {
+        for worker in &workers {
+            let _ = process::send_signal(worker.pid, libc::SIGTERM);
+        }
+        return Err(StartError::Workers(e));
+    }
+    drop(readiness);
+    server::announce(bound);
 
     let mut stopping = false;
     let mut all_clean = true;
@@ -67,7 +84,7 @@ pub fn run(config: &Config, addr: SocketAddr) -> Result<Exit, StartError> {
                     if worker.started.elapsed() < WORKER_RESTART_BACKOFF {
                         thread::sleep(WORKER_RESTART_BACKOFF);
                     }
-                    match start_worker(config, bound)? {
+                    match start_worker(config, bound, &mut Readiness::default())? {
                         Started::Parent(worker) => workers.push(worker),
                         Started::Worker(result) => return result,
                     }
@@ -117,7 +134,37 @@ enum Started {
     Worker(Result<Exit, StartError>),
 }
 
-fn start_worker(config: &Config, bound: SocketAddr) -> Result<Started, StartError> {
+/// The pipe the first workers report on; a restarted worker is given neither end.
+#[derive(Default)]
+struct Readiness {
+    reader: Option<PipeReader>,
+    writer: Option<PipeWriter>,
+}
+
+impl Readiness {
+    /// Closes the supervisor's write end and reads until every worker has closed its own:
+    /// one byte per worker that is serving.
+    fn wait(&mut self, workers: usize) -> io::Result<()> {
+        self.writer = None;
+        let mut ready = Vec::with_capacity(workers);
+        if let Some(reader) = &mut self.reader {
+            reader.read_to_end(&mut ready)?;
+        }
+        if ready.len() < workers {
+            return Err(io::Error::other(format!(
+                "{} of {workers} workers could not start",
+                workers - ready.len()
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn start_worker(
+    config: &Config,
+    bound: SocketAddr,
+    readiness: &mut Readiness,
+) -> Result<Started, StartError> {
     let supervisor = libc::pid_t::try_from(std::process::id()).unwrap_or(0);
     // SAFETY: the supervisor never starts a thread, so this process is single-threaded.
     match unsafe { process::fork() }.map_err(StartError::Workers)? {
@@ -125,12 +172,22 @@ fn start_worker(config: &Config, bound: SocketAddr) -> Result<Started, StartErro
             pid: child,
             started: Instant::now(),
         })),
-        Forked::Child => Ok(Started::Worker(worker(config, bound, supervisor))),
+        Forked::Child => {
+            // The worker reports on its copy of the write end; the read end is not its own.
+            readiness.reader = None;
+            let ready = readiness.writer.take();
+            Ok(Started::Worker(worker(config, bound, supervisor, ready)))
+        }
     }
 }
 
 /// The body of a worker process: a single server on its own SO_REUSEPORT socket.
-fn worker(config: &Config, bound: SocketAddr, supervisor: libc::pid_t) -> Result<Exit, StartError> {
+fn worker(
+    config: &Config,
+    bound: SocketAddr,
+    supervisor: libc::pid_t,
+    ready: Option<PipeWriter>,
+) -> Result<Exit, StartError> {
     process::leave_process_group().map_err(StartError::Workers)?;
     process::terminate_with_parent(supervisor).map_err(StartError::Workers)?;
     let listen_error = |source| StartError::Listen {
@@ -139,5 +196,5 @@ fn worker(config: &Config, bound: SocketAddr, supervisor: libc::pid_t) -> Result
     };
     let socket = listener::bind(bound, Sharing::ReusePort).map_err(listen_error)?;
     let site = server::open_site(config)?;
-    server::serve(config, site, socket)
+    server::serve(config, site, socket, ready)
 }

@@ -206,3 +206,15 @@ fn second_server_with_workers_on_a_served_port_fails() {
         assert!(stdout.is_empty(), "nothing announced: {stdout:?}");
     }
 }
+
+/// `listening` is printed once every worker serves: a client that connects the moment it
+/// appears is answered, never refused by a port that is reserved but not yet listening.
+#[test]
+fn listening_means_every_worker_is_serving() {
+    for _ in 0..5 {
+        let server = Server::start(&["--workers", "2"]);
+        for _ in 0..20 {
+            assert_eq!(server.get("/missing").status, 404);
+        }
+    }
+}
