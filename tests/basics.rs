@@ -1,6 +1,6 @@
 //! Basic GET/HEAD/OPTIONS behaviour, status codes for methods and versions, content types.
 
-mod common;
+pub mod common;
 
 use std::time::{Duration, UNIX_EPOCH};
 

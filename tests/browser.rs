@@ -4,10 +4,13 @@
 //! `.ci/run` installs Debian's chromium; on a machine without it the test says so and
 //! passes, except under CI (`CI` set), where a missing browser is a failure.
 
-use std::io::{BufRead, BufReader};
+pub mod common;
+
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use common::*;
 
 fn chromium() -> Option<&'static str> {
     ["chromium", "chromium-browser", "google-chrome"]
@@ -32,28 +35,16 @@ fn default_site_renders_with_its_stylesheet_and_image() {
         eprintln!("note: chromium not installed, browser test skipped");
         return;
     };
-    let work = std::env::temp_dir().join(format!("tinyhttpd-browser-{}", std::process::id()));
-    std::fs::create_dir_all(work.join("profile")).unwrap();
-    let log_path = work.join("access.log");
+    let work = TempDir::new();
+    let profile = work.path().join("profile");
+    std::fs::create_dir(&profile).unwrap();
+    let log_path = work.path().join("access.log");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("static");
 
-    let mut server = Command::new(env!("CARGO_BIN_EXE_tinyhttpd"))
-        .args(["--port", "0", "--bind", "127.0.0.1", "--root"])
-        .arg(&root)
-        .arg("--access-log")
-        .arg(&log_path)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first_line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut first_line)
-        .unwrap();
-    let url = first_line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("listening line")
-        .to_string();
+    let server = Server::builder()
+        .root(&root)
+        .args(&["--access-log", log_path.to_str().unwrap()])
+        .start();
 
     let dom = Command::new(browser)
         .args([
@@ -66,12 +57,9 @@ fn default_site_renders_with_its_stylesheet_and_image() {
             "--disable-component-update",
             "--disable-sync",
         ])
-        .arg(format!(
-            "--user-data-dir={}",
-            work.join("profile").display()
-        ))
+        .arg(format!("--user-data-dir={}", profile.display()))
         .arg("--dump-dom")
-        .arg(format!("{url}/"))
+        .arg(server.url("/"))
         .stderr(Stdio::null())
         .output()
         .unwrap();
@@ -87,9 +75,7 @@ fn default_site_renders_with_its_stylesheet_and_image() {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let _ = server.kill();
-    let _ = server.wait();
-    let _ = std::fs::remove_dir_all(&work);
+    drop(server);
 
     assert!(dom.contains("<title>tinyhttpd</title>"), "DOM: {dom}");
     assert!(dom.contains("src=\"/logo.svg\""), "DOM: {dom}");

@@ -1,6 +1,6 @@
 //! The command line: help, version, bad flags, start-up failures, IPv6 binding.
 
-mod common;
+pub mod common;
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -78,46 +78,37 @@ fn usage_error_is_one_line() {
     }
 }
 
-#[test]
-fn missing_root_exits_1_naming_the_path() {
-    let dir = TempDir::new();
-    let missing = dir.path().join("no-such-root-dir");
-    let missing = missing.to_str().unwrap();
+/// Starting with `--root root` exits 1 with nothing on stdout and a stderr that names the
+/// root and says `why`.
+fn assert_bad_root_exits_1(root: &str, why: &str) {
     let (status, stdout, stderr) = run_to_exit(
-        &["--port", "0", "--bind", "127.0.0.1", "--root", missing],
+        &["--port", "0", "--bind", "127.0.0.1", "--root", root],
         EXIT_TIMEOUT,
     );
     assert_eq!(status.code(), Some(1), "stderr: {stderr}");
     assert!(stdout.is_empty(), "stdout: {stdout:?}");
     assert!(
-        stderr.contains(missing),
-        "stderr should name {missing}: {stderr:?}"
+        stderr.contains(root),
+        "stderr should name {root}: {stderr:?}"
     );
     assert!(
-        stderr.to_lowercase().contains("no such file or directory"),
+        stderr.to_lowercase().contains(why),
         "stderr should say why: {stderr:?}"
     );
+}
+
+#[test]
+fn missing_root_exits_1_naming_the_path() {
+    let dir = TempDir::new();
+    let missing = dir.path().join("no-such-root-dir");
+    assert_bad_root_exits_1(missing.to_str().unwrap(), "no such file or directory");
 }
 
 #[test]
 fn root_that_is_a_file_exits_1() {
     let dir = TempDir::new();
     let file = write_file_in(dir.path(), "plain-file.txt", "not a directory");
-    let file = file.to_str().unwrap();
-    let (status, stdout, stderr) = run_to_exit(
-        &["--port", "0", "--bind", "127.0.0.1", "--root", file],
-        EXIT_TIMEOUT,
-    );
-    assert_eq!(status.code(), Some(1), "stderr: {stderr}");
-    assert!(stdout.is_empty(), "stdout: {stdout:?}");
-    assert!(
-        stderr.contains(file),
-        "stderr should name {file}: {stderr:?}"
-    );
-    assert!(
-        stderr.to_lowercase().contains("not a directory"),
-        "stderr should say why: {stderr:?}"
-    );
+    assert_bad_root_exits_1(file.to_str().unwrap(), "not a directory");
 }
 
 #[test]
@@ -153,32 +144,20 @@ fn bind_ipv6_loopback() {
         eprintln!("note: IPv6 loopback unavailable; skipping");
         return;
     }
-    let dir = TempDir::new();
-    write_file_in(dir.path(), "index.html", "over v6\n");
-    let args: Vec<String> = ["--port", "0", "--bind", "::1", "--root"]
-        .iter()
-        .map(|s| s.to_string())
-        .chain([dir.path().to_str().unwrap().to_string()])
-        .collect();
-    let (mut child, line, _stderr) = spawn_listening(&args);
-    let result = std::panic::catch_unwind(|| {
-        assert!(
-            line.starts_with("listening on http://[::1]:"),
-            "listening line: {line:?}"
-        );
-        let addr = parse_listening_line(&line);
-        assert!(addr.ip().is_ipv6() && addr.ip().is_loopback(), "{addr}");
-        let mut conn = Conn::connect(addr);
-        conn.send("GET / HTTP/1.1\r\nHost: [::1]\r\nConnection: close\r\n\r\n");
-        let response = conn.read_response();
-        assert_eq!(response.status, 200, "{}", response.summary());
-        assert_eq!(response.body, b"over v6\n");
-    });
-    let _ = child.kill();
-    let _ = child.wait();
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
-    }
+    let server = Server::builder().bind("::1").start();
+    server.write("index.html", "over v6\n");
+    let line = server.listening_line();
+    assert!(
+        line.starts_with("listening on http://[::1]:"),
+        "listening line: {line:?}"
+    );
+    let addr = server.addr();
+    assert!(addr.ip().is_ipv6() && addr.ip().is_loopback(), "{addr}");
+    let mut conn = server.connect();
+    conn.send("GET / HTTP/1.1\r\nHost: [::1]\r\nConnection: close\r\n\r\n");
+    let response = conn.read_response();
+    assert_eq!(response.status, 200, "{}", response.summary());
+    assert_eq!(response.body, b"over v6\n");
 }
 
 /// A configuration error found after binding (here a log that cannot be opened) exits 1

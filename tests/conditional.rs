@@ -2,7 +2,7 @@
 //! file responses, If-None-Match / If-Modified-Since (304), If-Match / If-Unmodified-Since
 //! (412), their precedence, curl -z, and repeated precondition headers (400).
 
-mod common;
+pub mod common;
 
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;

@@ -1,6 +1,6 @@
 //! Whole-file transfers: big files byte-exact, aborted downloads, empty files.
 
-mod common;
+pub mod common;
 
 use std::io::Read;
 use std::sync::mpsc;

@@ -1,7 +1,7 @@
 //! Message framing: request bodies, smuggling-prone headers, malformed heads, size limits,
 //! and things that are not HTTP/1.1 at all.
 
-mod common;
+pub mod common;
 
 use std::time::{Duration, Instant};
 

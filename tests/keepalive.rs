@@ -1,6 +1,6 @@
 //! Persistent connections, Connection: close, HTTP/1.0, pipelining and trickled requests.
 
-mod common;
+pub mod common;
 
 use std::thread;
 use std::time::{Duration, Instant};

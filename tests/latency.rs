@@ -4,7 +4,7 @@
 //! waits for it before sending its next request. Ten sequential requests on one connection
 //! take a few milliseconds; ten such stalls would take two seconds.
 
-mod common;
+pub mod common;
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! the access and error logs (logrotate's `postrotate kill -HUP`) without losing a line or a
 //! connection, and the error log has levels and timestamps.
 
-mod common;
+pub mod common;
 
 use std::io::{self, Read, Write};
 use std::path::Path;

@@ -4,7 +4,7 @@
 //! These tests are heavy and some measure latency, so they run one at a time (`serial()`):
 //! on a small machine two of them side by side would measure each other.
 
-mod common;
+pub mod common;
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -20,6 +20,58 @@ const SMALL: &str = "small file body\n";
 const MIB: usize = 1024 * 1024;
 
 static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Whether the server still has the socket `inode` open.
+fn has_socket(server: &Server, inode: u64) -> bool {
+    server.socket_inodes().contains(&inode)
+}
+
+/// How many file descriptors the server has open, from `/proc/PID/fd`.
+fn open_fds(server: &Server) -> usize {
+    let dir = format!("/proc/{}/fd", server.pid());
+    std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("read {dir}: {e}"))
+        .count()
+}
+
+/// CPU time (utime + stime) the server has used so far, from `/proc/PID/stat`.
+fn cpu_time(server: &Server) -> Duration {
+    let path = format!("/proc/{}/stat", server.pid());
+    let stat = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
+    // The command name (field 2) is in parentheses and may contain spaces: count fields from
+    // after its closing parenthesis, where field 3 (state) starts.
+    let after_comm = &stat[stat.rfind(')').expect("stat has (comm)") + 1..];
+    let fields: Vec<&str> = after_comm.split_whitespace().collect();
+    // Fields 14 and 15 (utime, stime) are at indexes 11 and 12 counting from field 3.
+    let ticks: u64 =
+        fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
+    // SAFETY: sysconf has no preconditions.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let per_second = u64::try_from(per_second)
+        .ok()
+        .filter(|&t| t > 0)
+        .unwrap_or(100);
+    Duration::from_micros(ticks * 1_000_000 / per_second)
+}
+
+/// Raises this process's soft RLIMIT_NOFILE to its hard limit (tests that hold thousands of
+/// sockets need it); returns the new soft limit.
+fn raise_nofile_limit() -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a valid rlimit for the kernel to fill.
+    let ret = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+    assert_eq!(ret, 0, "getrlimit: {}", io::Error::last_os_error());
+    if limit.rlim_cur < limit.rlim_max {
+        limit.rlim_cur = limit.rlim_max;
+        // SAFETY: `limit` is a valid rlimit read above.
+        let ret = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
+        assert_eq!(ret, 0, "setrlimit: {}", io::Error::last_os_error());
+    }
+    limit.rlim_cur
+}
 
 /// Held for a whole test: the tests in this file never overlap.
 fn serial() -> MutexGuard<'static, ()> {
@@ -108,7 +160,7 @@ fn stalled_reader_is_dropped_at_send_timeout_while_others_are_served() {
     // Meanwhile: the server lets go of the stalled connection about 1 s after its last
     // progress, which was right after the request (the buffers filled at once).
     let dropped_by = sent + Duration::from_secs(6);
-    while server.has_socket(stalled_socket) {
+    while has_socket(&server, stalled_socket) {
         assert!(
             Instant::now() < dropped_by,
             "the server still holds the stalled connection {:?} after the request \
@@ -404,11 +456,22 @@ fn sixth_connection_waits_for_a_slot_at_max_conns_5() {
     assert_eq!(response.status, 200, "{}", response.summary());
 }
 
-fn prlimit_available() -> bool {
-    match Command::new("prlimit").arg("--version").output() {
+/// A server run under `prlimit --nofile=40:40`, or `None` (with a note) if prlimit is
+/// missing.
+fn start_with_40_fds() -> Option<Server> {
+    let prlimit_available = match Command::new("prlimit").arg("--version").output() {
         Ok(output) => output.status.success(),
         Err(_) => false,
+    };
+    if !prlimit_available {
+        eprintln!("note: prlimit (util-linux) is not installed; skipping the EMFILE test");
+        return None;
     }
+    Some(
+        Server::builder()
+            .via(&["prlimit", "--nofile=40:40"])
+            .start(),
+    )
 }
 
 /// Reads one response from a connection that has something to read; accepts 200 (served) and
@@ -438,14 +501,12 @@ fn expect_served_or_503(conn: &mut Conn, what: &str) -> u16 {
 #[test]
 fn fd_exhaustion_pauses_accept_without_spinning_and_recovers() {
     let _serial = serial();
-    if !prlimit_available() {
-        eprintln!("note: prlimit (util-linux) is not installed; skipping the EMFILE test");
-        return;
-    }
     const CLIENTS: usize = 60;
-    let server = Server::start_via(&["prlimit", "--nofile=40:40"], &[]);
+    let Some(server) = start_with_40_fds() else {
+        return;
+    };
     server.write("small.txt", SMALL);
-    let baseline_fds = server.open_fds();
+    let baseline_fds = open_fds(&server);
     // Warm the file cache so the first answers need no new fd.
     timed_small_get(&server);
 
@@ -471,7 +532,7 @@ fn fd_exhaustion_pauses_accept_without_spinning_and_recovers() {
         .iter_mut()
         .map(|(i, conn)| expect_served_or_503(conn, &format!("accepted connection {i}")))
         .collect();
-    let fds_at_limit = server.open_fds();
+    let fds_at_limit = open_fds(&server);
     eprintln!(
         "baseline {baseline_fds} fds; {} of {CLIENTS} connections answered ({} with 503), \
          {} waiting; {fds_at_limit} fds open at the limit",
@@ -491,9 +552,9 @@ fn fd_exhaustion_pauses_accept_without_spinning_and_recovers() {
     );
 
     // At the limit with connections pending: the server must sleep, not spin on EMFILE.
-    let cpu_before = server.cpu_time();
+    let cpu_before = cpu_time(&server);
     thread::sleep(Duration::from_secs(1));
-    let cpu_used = server.cpu_time().saturating_sub(cpu_before);
+    let cpu_used = cpu_time(&server).saturating_sub(cpu_before);
     assert!(
         cpu_used < Duration::from_millis(200),
         "the server used {cpu_used:?} of CPU in 1 s while at the fd limit: it spins"
@@ -617,12 +678,10 @@ fn at_max_conns_the_oldest_idle_connection_makes_room() {
 #[test]
 fn out_of_fds_the_oldest_idle_connections_make_room() {
     let _serial = serial();
-    if !prlimit_available() {
-        eprintln!("note: prlimit (util-linux) is not installed; skipping the EMFILE test");
-        return;
-    }
     const CLIENTS: usize = 60;
-    let server = Server::start_via(&["prlimit", "--nofile=40:40"], &[]);
+    let Some(server) = start_with_40_fds() else {
+        return;
+    };
     server.write("small.txt", SMALL);
     timed_small_get(&server);
 

@@ -1,7 +1,8 @@
 //! Path safety: traversal, symlinks, dotfiles, special files, redirect locations.
 
-mod common;
+pub mod common;
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,19 @@ fn site(extra: &[&str]) -> Server {
     write_file_in(server.base(), "secret.txt", SECRET);
     write_file_in(server.base(), "outside/secret.txt", OTHER_SECRET);
     server
+}
+
+/// Creates the symlink `root/rel -> target` (target taken literally).
+fn symlink(server: &Server, target: impl AsRef<Path>, rel: &str) -> PathBuf {
+    let link = server.root().join(rel);
+    std::os::unix::fs::symlink(target.as_ref(), &link).unwrap_or_else(|e| {
+        panic!(
+            "symlink {} -> {}: {e}",
+            link.display(),
+            target.as_ref().display()
+        )
+    });
+    link
 }
 
 fn assert_no_secret(response: &Response, what: &str) {
@@ -99,9 +113,9 @@ fn traversal_attempts_are_refused() {
 fn symlink_to_outside_file_is_refused() {
     let server = site(&[]);
     let absolute = server.base().join("secret.txt");
-    server.symlink(&absolute, "abs-link.txt");
-    server.symlink("../secret.txt", "rel-link.txt");
-    server.symlink("../../outside/secret.txt", "sub/deep-link.txt");
+    symlink(&server, &absolute, "abs-link.txt");
+    symlink(&server, "../secret.txt", "rel-link.txt");
+    symlink(&server, "../../outside/secret.txt", "sub/deep-link.txt");
     for target in ["/abs-link.txt", "/rel-link.txt", "/sub/deep-link.txt"] {
         assert_refused(&server, target);
     }
@@ -121,12 +135,12 @@ fn assert_refused(server: &Server, target: &str) {
 #[test]
 fn symlink_inside_root_is_followed() {
     let server = site(&[]);
-    server.symlink("target.txt", "link.txt");
-    server.symlink("../target.txt", "sub/up-link.txt");
-    server.symlink("sub/../target.txt", "dotdot-link.txt");
+    symlink(&server, "target.txt", "link.txt");
+    symlink(&server, "../target.txt", "sub/up-link.txt");
+    symlink(&server, "sub/../target.txt", "dotdot-link.txt");
     server.mkdir("linkdir-target");
     server.write("linkdir-target/f.txt", TARGET);
-    server.symlink("linkdir-target", "linkdir");
+    symlink(&server, "linkdir-target", "linkdir");
     for target in [
         "/link.txt",
         "/sub/up-link.txt",
@@ -143,7 +157,7 @@ fn symlink_inside_root_is_followed() {
 #[test]
 fn absolute_symlink_inside_root_is_followed() {
     let server = site(&[]);
-    server.symlink(server.root().join("target.txt"), "abs-inside.txt");
+    symlink(&server, server.root().join("target.txt"), "abs-inside.txt");
     let response = server.get("/abs-inside.txt");
     assert_eq!(response.status, 200, "{}", response.summary());
     assert_eq!(response.body, TARGET.as_bytes());
@@ -152,8 +166,8 @@ fn absolute_symlink_inside_root_is_followed() {
 #[test]
 fn directory_symlink_to_outside_is_refused() {
     let server = site(&[]);
-    server.symlink(server.base().join("outside"), "dirlink");
-    server.symlink("../outside", "reldirlink");
+    symlink(&server, server.base().join("outside"), "dirlink");
+    symlink(&server, "../outside", "reldirlink");
     for target in [
         "/dirlink/secret.txt",
         "/dirlink/",
@@ -168,7 +182,7 @@ fn directory_symlink_to_outside_is_refused() {
 #[test]
 fn dotfiles_are_404_by_default() {
     let server = site(&[]);
-    server.symlink(".hidden", "visible.txt");
+    symlink(&server, ".hidden", "visible.txt");
     for target in [
         "/.hidden",
         "/.git/config",
@@ -186,7 +200,7 @@ fn dotfiles_are_404_by_default() {
 #[test]
 fn dotfiles_are_served_with_serve_hidden() {
     let server = site(&["--serve-hidden"]);
-    server.symlink(".hidden", "visible.txt");
+    symlink(&server, ".hidden", "visible.txt");
     let cases = [
         ("/.hidden", HIDDEN),
         ("/.git/config", GIT_CONFIG),
@@ -198,7 +212,7 @@ fn dotfiles_are_served_with_serve_hidden() {
         assert_eq!(response.body, body.as_bytes(), "GET {target}");
     }
     // Serving hidden files does not open the way out of the root.
-    server.symlink(server.base().join("secret.txt"), "out.txt");
+    symlink(&server, server.base().join("secret.txt"), "out.txt");
     let response = server.get("/out.txt");
     assert!(
         [403, 404].contains(&response.status),

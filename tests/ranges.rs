@@ -3,7 +3,7 @@
 //! HEAD, and curl -r. Each on a file above 16 KiB (sent with sendfile) and one below (sent
 //! from memory).
 
-mod common;
+pub mod common;
 
 use common::*;
 

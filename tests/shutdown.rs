@@ -2,7 +2,7 @@
 //! the listener close, the process exits 0; a second signal or `--drain-timeout` cuts the
 //! drain short.
 
-mod common;
+pub mod common;
 
 use std::io::{self, Read};
 use std::net::TcpStream;

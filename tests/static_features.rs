@@ -2,13 +2,12 @@
 //! `--default-type`, `--error-page`, and the access log (to a file and to stdout, and what a
 //! SIGTERM leaves in it).
 
-mod common;
+pub mod common;
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::path::Path;
+use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -45,95 +44,6 @@ fn assert_body(response: &Response, status: u16, body: &[u8], what: &str) {
         preview(&response.body),
         preview(body)
     );
-}
-
-/// A server started by this file, for what common's `Server` does not give: its stdout after
-/// the listening line (`--access-log -`) and a signal of our choosing.
-struct OwnServer {
-    child: Child,
-    addr: std::net::SocketAddr,
-    /// Stdout lines after the listening line, without the newline.
-    lines: mpsc::Receiver<String>,
-    root: PathBuf,
-    _dir: TempDir,
-}
-
-impl OwnServer {
-    fn start(extra: &[&str]) -> OwnServer {
-        let dir = TempDir::new();
-        let root = dir.path().join("root");
-        std::fs::create_dir(&root).unwrap();
-        let mut child = Command::new(BIN)
-            .args(["--port", "0", "--bind", "127.0.0.1", "--root"])
-            .arg(&root)
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {BIN}: {e}"));
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let first = match lines.recv_timeout(START_TIMEOUT) {
-            Ok(line) => line,
-            Err(e) => {
-                let _ = child.kill();
-                let status = child.wait();
-                panic!("no listening line from {BIN} {extra:?} ({e}); exit status {status:?}");
-            }
-        };
-        let addr = parse_listening_line(&first);
-        OwnServer {
-            child,
-            addr,
-            lines,
-            root,
-            _dir: dir,
-        }
-    }
-
-    fn write(&self, rel: &str, contents: impl AsRef<[u8]>) -> PathBuf {
-        write_file_in(&self.root, rel, contents)
-    }
-
-    fn sigterm(&mut self) {
-        assert!(
-            self.child.try_wait().unwrap().is_none(),
-            "the server exited before SIGTERM"
-        );
-        let pid = libc::pid_t::try_from(self.child.id()).unwrap();
-        // SAFETY: kill has no memory-safety preconditions; the pid is our unreaped child.
-        let ret = unsafe { libc::kill(pid, libc::SIGTERM) };
-        assert_eq!(ret, 0, "kill: {}", std::io::Error::last_os_error());
-    }
-
-    fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return Some(status);
-            }
-            if started.elapsed() > timeout {
-                return None;
-            }
-            thread::sleep(Duration::from_millis(5));
-        }
-    }
-}
-
-impl Drop for OwnServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1009,16 +919,18 @@ fn access_log_lines_to_a_file() {
 #[test]
 fn access_log_to_stdout() {
     let started = now_secs();
-    let server = OwnServer::start(&["--access-log", "-"]);
+    let server = Server::builder()
+        .args(&["--access-log", "-"])
+        .capture_stdout()
+        .start();
     server.write("s.txt", "stdout log\n");
     let next_line = || {
         server
-            .lines
-            .recv_timeout(Duration::from_secs(5))
+            .stdout_line(Duration::from_secs(5))
             .expect("an access log line on stdout within 5 s")
     };
     let response = send(
-        server.addr,
+        server.addr(),
         "GET",
         "/s.txt",
         &[("User-Agent", "stdout-test/1")],
@@ -1039,7 +951,7 @@ fn access_log_to_stdout() {
     );
     assert_eq!(entry.user_agent, "stdout-test/1", "{line}");
 
-    let missing = send(server.addr, "GET", "/nope", &[]);
+    let missing = send(server.addr(), "GET", "/nope", &[]);
     let line = next_line();
     let entry = parse_log_line(&line);
     assert_eq!(
@@ -1049,10 +961,7 @@ fn access_log_to_stdout() {
     );
     // Nothing else was written.
     assert!(
-        server
-            .lines
-            .recv_timeout(Duration::from_millis(200))
-            .is_err(),
+        server.stdout_line(Duration::from_millis(200)).is_none(),
         "unexpected extra stdout line"
     );
 }
@@ -1061,12 +970,12 @@ fn access_log_to_stdout() {
 fn sigterm_writes_every_logged_request() {
     let dir = TempDir::new();
     let log = dir.path().join("access.log");
-    let mut server = OwnServer::start(&["--access-log", log.to_str().unwrap()]);
+    let mut server = Server::start(&["--access-log", log.to_str().unwrap()]);
     server.write("k.txt", "keep\n");
     let mut targets = Vec::new();
     // Ten on one keep-alive connection, pipelined, then ten on connections of their own.
     {
-        let mut conn = Conn::connect(server.addr);
+        let mut conn = Conn::connect(server.addr());
         let mut batch = String::new();
         for i in 0..10 {
             let target = format!("/k.txt?keepalive={i}");
@@ -1074,17 +983,17 @@ fn sigterm_writes_every_logged_request() {
             targets.push(target);
         }
         conn.send(batch);
-        for response in conn.read_responses(10) {
+        for response in (0..10).map(|_| conn.read_response()) {
             assert_body(&response, 200, b"keep\n", "pipelined");
         }
     }
     for i in 0..10 {
         let target = format!("/k.txt?single={i}");
-        let response = send(server.addr, "GET", &target, &[]);
+        let response = send(server.addr(), "GET", &target, &[]);
         assert_body(&response, 200, b"keep\n", &target);
         targets.push(target);
     }
-    server.sigterm();
+    server.signal(libc::SIGTERM);
     let status = server
         .wait_exit(Duration::from_secs(5))
         .expect("server still running 5 s after SIGTERM");
@@ -1133,13 +1042,13 @@ fn stalled_log_pipe_does_not_hold_the_exit() {
         .spawn()
         .unwrap();
     let fifo_arg = fifo.to_str().unwrap().to_string();
-    let mut server = OwnServer::start(&["--access-log", &fifo_arg, "--drain-timeout", "1"]);
+    let mut server = Server::start(&["--access-log", &fifo_arg, "--drain-timeout", "1"]);
     server.write("a.txt", "alpha\n");
 
     // Far more log than a pipe holds: the writer blocks.
     let user_agent = "u".repeat(300);
     let request = format!("GET /a.txt HTTP/1.1\r\nHost: x\r\nUser-Agent: {user_agent}\r\n\r\n");
-    let mut conn = Conn::connect(server.addr);
+    let mut conn = Conn::connect(server.addr());
     for _ in 0..20 {
         conn.send(request.repeat(50));
         for _ in 0..50 {
@@ -1147,7 +1056,7 @@ fn stalled_log_pipe_does_not_hold_the_exit() {
         }
     }
     drop(conn);
-    server.sigterm();
+    server.signal(libc::SIGTERM);
     let status = server.wait_exit(Duration::from_secs(5));
     let _ = reader.kill();
     let _ = reader.wait();

@@ -1,6 +1,6 @@
 //! Head, body and keep-alive timeouts (1 to 3 s here, so the suite stays fast).
 
-mod common;
+pub mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

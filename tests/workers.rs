@@ -1,7 +1,7 @@
 //! `--workers N`: several processes serve one port; a worker that dies is replaced; SIGTERM
 //! drains them all and the supervisor exits 0.
 
-mod common;
+pub mod common;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
