@@ -4,6 +4,9 @@
 //!
 //! This file holds one test on purpose: the allocator counts every thread of the process.
 
+#[path = "common/site.rs"]
+pub mod site;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -43,11 +46,10 @@ const BATCHES: usize = 500;
 
 #[test]
 fn steady_state_requests_do_not_allocate() {
-    let root = std::env::temp_dir().join(format!("tinyhttpd-alloc-{}", std::process::id()));
-    std::fs::create_dir_all(&root).unwrap();
-    std::fs::write(root.join("hot.txt"), vec![b'x'; 1024]).unwrap();
+    let site = site::TempDir::new();
+    site::write_file_in(site.path(), "hot.txt", vec![b'x'; 1024]);
 
-    let mut sim = Simulation::new(&root).unwrap();
+    let mut sim = Simulation::new(site.path()).unwrap();
     let batch: Vec<u8> = REQUEST.repeat(PIPELINE_DEPTH);
     // Warm up: the file cache, the connection's buffers, the Date header.
     for _ in 0..4 {
@@ -70,7 +72,6 @@ fn steady_state_requests_do_not_allocate() {
         .windows(15)
         .filter(|w| w == b"HTTP/1.1 200 OK")
         .count();
-    std::fs::remove_dir_all(&root).unwrap();
     assert_eq!(
         responses,
         (BATCHES + 4) * PIPELINE_DEPTH,

@@ -2,7 +2,10 @@
 //! produce exactly the responses it produces when it arrives in one piece: the connection's
 //! state machine may not depend on how TCP happens to segment the stream.
 
-use std::path::{Path, PathBuf};
+#[path = "common/site.rs"]
+pub mod site;
+
+use std::path::Path;
 
 use tinyhttpd::simulate::Simulation;
 
@@ -30,15 +33,18 @@ const INPUTS: &[&[u8]] = &[
     b"POST /a.txt HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;a\nb\r\nhello\r\n0\r\n\r\nGET /b.css HTTP/1.1\r\nHost: a\r\n\r\n",
 ];
 
-/// A small site in a directory of its own: the tests run in parallel.
-fn site(name: &str) -> PathBuf {
-    let root = std::env::temp_dir().join(format!("tinyhttpd-split-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(root.join("sub")).unwrap();
-    std::fs::write(root.join("index.html"), b"<h1>index</h1>\n").unwrap();
-    std::fs::write(root.join("a.txt"), b"alpha\n").unwrap();
-    std::fs::write(root.join("b.css"), b"body { color: red }\n").unwrap();
-    std::fs::write(root.join("sub/index.html"), b"sub\n").unwrap();
-    root
+/// A small site in a temporary directory of its own: the tests run in parallel.
+fn small_site() -> site::TempDir {
+    let dir = site::TempDir::new();
+    for (rel, contents) in [
+        ("index.html", &b"<h1>index</h1>\n"[..]),
+        ("a.txt", b"alpha\n"),
+        ("b.css", b"body { color: red }\n"),
+        ("sub/index.html", b"sub\n"),
+    ] {
+        site::write_file_in(dir.path(), rel, contents);
+    }
+    dir
 }
 
 /// Feeds `pieces` in order, then closes the client side; returns what the server wrote,
@@ -65,9 +71,10 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 #[test]
 fn outcome_does_not_depend_on_segmentation() {
-    let root = site("segmentation");
+    let site = small_site();
+    let root = site.path();
     for input in INPUTS {
-        let (whole, whole_done) = run(&root, &[input]);
+        let (whole, whole_done) = run(root, &[input]);
         assert!(
             !whole.is_empty(),
             "no response to {:?}",
@@ -76,7 +83,7 @@ fn outcome_does_not_depend_on_segmentation() {
         assert!(whole_done, "connection left open after EOF");
         for split in 1..input.len() {
             let (a, b) = input.split_at(split);
-            let (got, _) = run(&root, &[a, b]);
+            let (got, _) = run(root, &[a, b]);
             assert_eq!(
                 String::from_utf8_lossy(&got),
                 String::from_utf8_lossy(&whole),
@@ -85,7 +92,7 @@ fn outcome_does_not_depend_on_segmentation() {
             );
         }
         let bytes: Vec<&[u8]> = input.chunks(1).collect();
-        let (got, _) = run(&root, &bytes);
+        let (got, _) = run(root, &bytes);
         assert_eq!(
             String::from_utf8_lossy(&got),
             String::from_utf8_lossy(&whole),
@@ -93,14 +100,14 @@ fn outcome_does_not_depend_on_segmentation() {
             String::from_utf8_lossy(input)
         );
     }
-    std::fs::remove_dir_all(&root).unwrap();
 }
 
 #[test]
 fn pipelined_responses_come_in_order() {
-    let root = site("pipelined");
+    let site = small_site();
+    let root = site.path();
     let (out, _) = run(
-        &root,
+        root,
         &[b"GET /a.txt HTTP/1.1\r\nHost: a\r\n\r\nGET /b.css HTTP/1.1\r\nHost: a\r\n\r\nGET /a.txt HTTP/1.1\r\nHost: a\r\n\r\n"],
     );
     let text = String::from_utf8_lossy(&out);
@@ -109,13 +116,13 @@ fn pipelined_responses_come_in_order() {
     let a2 = text.rfind("alpha").unwrap();
     assert!(a1 < b && b < a2, "{text}");
     assert_eq!(text.matches("HTTP/1.1 200 OK").count(), 3);
-    std::fs::remove_dir_all(&root).unwrap();
 }
 
 #[test]
 fn stalled_head_gets_408() {
-    let root = site("stalled");
-    let mut sim = Simulation::new(&root).unwrap();
+    let site = small_site();
+    let root = site.path();
+    let mut sim = Simulation::new(root).unwrap();
     sim.receive(b"GET / HTTP/1.1\r\nHo");
     assert!(sim.output().is_empty());
     sim.expire_deadline();
@@ -124,5 +131,4 @@ fn stalled_head_gets_408() {
             .starts_with(b"HTTP/1.1 408 Request Timeout\r\n")
     );
     assert!(sim.output_closed());
-    std::fs::remove_dir_all(&root).unwrap();
 }

@@ -2,22 +2,22 @@
 //! its turn (`Step::Yield`) after a bounded amount, so the others get theirs. Driven over
 //! memory, where each yield is counted.
 
-use std::path::PathBuf;
+#[path = "common/site.rs"]
+pub mod site;
 
 use tinyhttpd::simulate::Simulation;
 
-fn site(name: &str) -> PathBuf {
-    let root = std::env::temp_dir().join(format!("tinyhttpd-fair-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&root).unwrap();
+fn new_site() -> site::TempDir {
+    let dir = site::TempDir::new();
     // Just under the in-memory limit: answered by copying into the output buffer.
-    std::fs::write(root.join("16k.bin"), vec![b'x'; 16 * 1024]).unwrap();
-    root
+    site::write_file_in(dir.path(), "16k.bin", vec![b'x'; 16 * 1024]);
+    dir
 }
 
 #[test]
 fn many_in_memory_responses_yield_to_others() {
-    let root = site("output");
-    let mut sim = Simulation::new(&root).unwrap();
+    let site = new_site();
+    let mut sim = Simulation::new(site.path()).unwrap();
     // 200 pipelined requests, 3.2 MB of responses that need no file I/O at all.
     let request = b"GET /16k.bin HTTP/1.1\r\nHost: a\r\n\r\n";
     sim.receive(&request.repeat(200));
@@ -26,7 +26,6 @@ fn many_in_memory_responses_yield_to_others() {
         .windows(15)
         .filter(|w| w == b"HTTP/1.1 200 OK")
         .count();
-    std::fs::remove_dir_all(&root).unwrap();
     assert_eq!(responses, 200);
     assert!(
         sim.yields() >= 2,
@@ -37,13 +36,12 @@ fn many_in_memory_responses_yield_to_others() {
 
 #[test]
 fn a_client_flooding_a_closing_connection_yields_to_others() {
-    let root = site("linger");
-    let mut sim = Simulation::new(&root).unwrap();
+    let site = new_site();
+    let mut sim = Simulation::new(site.path()).unwrap();
     // A refused request (so the connection lingers), then 4 MiB the client keeps sending,
     // all there at the next readiness edge.
     sim.receive(b"GET /%zz HTTP/1.1\r\nHost: a\r\n\r\n");
     sim.receive(&vec![b'y'; 4 << 20]);
-    std::fs::remove_dir_all(&root).unwrap();
     assert!(sim.output().starts_with(b"HTTP/1.1 400 Bad Request\r\n"));
     assert!(
         sim.yields() >= 4,
