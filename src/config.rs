@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::error_log::Level;
+use crate::runtime::error_log::Level;
 
 /// The largest request head (request line and header fields); beyond it, 414 or 431.
 pub const MAX_HEAD_BYTES: usize = 8 * 1024;

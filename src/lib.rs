@@ -7,25 +7,9 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-pub mod access_log;
-pub mod buffer;
 pub mod config;
-pub mod conn;
-pub mod error_log;
-pub mod event_loop;
-pub mod file_cache;
-pub mod files;
-pub mod handler;
 pub mod http;
-pub mod idle;
-pub mod listener;
-pub mod listing;
-pub mod render;
+pub mod runtime;
 pub mod server;
-pub mod shared;
-pub mod shutdown;
-pub mod simulate;
-pub mod supervisor;
+pub mod site;
 pub mod sys;
-pub mod timer;
-pub mod transport;

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use tinyhttpd::simulate::Simulation;
+use tinyhttpd::server::simulate::Simulation;
 
 const INPUTS: &[&[u8]] = &[
     b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use tinyhttpd::simulate::Simulation;
+use tinyhttpd::server::simulate::Simulation;
 
 fn site(name: &str) -> PathBuf {
     let root = std::env::temp_dir().join(format!("tinyhttpd-fair-{}-{name}", std::process::id()));

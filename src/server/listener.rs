@@ -12,13 +12,13 @@ use crate::config::{
     ACCEPT_BACKOFF_MAX, ACCEPT_RETRY_DELAY, ACCEPTS_PER_RESUME, IDLE_CLOSE_MAX, IDLE_CLOSE_SHARE,
     LISTEN_BACKLOG,
 };
-use crate::conn::Connection;
-use crate::error_log::{self, Event};
-use crate::event_loop::{Context, Step, Wake};
+use crate::runtime::error_log::{self, Event};
+use crate::runtime::event_loop::{Context, Step, Wake};
+use crate::runtime::transport::TcpConnection;
 use crate::server::ServerTask;
-use crate::shared::{ConnectionSlot, Shared};
+use crate::server::conn::Connection;
+use crate::server::shared::{ConnectionSlot, Shared};
 use crate::sys::socket;
-use crate::transport::TcpConnection;
 
 /// Whether other sockets may listen on the same address (one per worker process).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -234,9 +234,9 @@ mod tests {
 
     use super::*;
     use crate::config::Timeouts;
-    use crate::event_loop::{Detached, EventLoop, Notifier};
-    use crate::files::{Site, SiteOptions};
     use crate::http::mime::{ContentType, DEFAULT_TYPE};
+    use crate::runtime::event_loop::{Detached, EventLoop, Notifier};
+    use crate::site::files::{Site, SiteOptions};
 
     fn shared(max_connections: usize, notifier: Notifier) -> Rc<Shared> {
         let options = SiteOptions {

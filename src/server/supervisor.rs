@@ -25,9 +25,9 @@ use std::thread;
 use std::time::Instant;
 
 use crate::config::{Config, WORKER_RESTART_BACKOFF};
-use crate::error_log::{self, Event};
-use crate::event_loop::Exit;
-use crate::listener::{self, Sharing};
+use crate::runtime::error_log::{self, Event};
+use crate::runtime::event_loop::Exit;
+use crate::server::listener::{self, Sharing};
 use crate::server::{self, StartError};
 use crate::sys::process::{self, Forked};
 

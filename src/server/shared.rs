@@ -21,14 +21,14 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use crate::access_log::AccessLog;
-use crate::buffer::BufferPool;
 use crate::config::{INPUT_BUFFER_BYTES, Timeouts};
-use crate::event_loop::{Notifier, TaskId};
-use crate::file_cache::FileCache;
-use crate::files::Site;
 use crate::http::date::DateCache;
-use crate::idle::{IdleKey, IdleList};
+use crate::runtime::buffer::BufferPool;
+use crate::runtime::event_loop::{Notifier, TaskId};
+use crate::server::access_log::AccessLog;
+use crate::server::idle::{IdleKey, IdleList};
+use crate::site::file_cache::FileCache;
+use crate::site::files::Site;
 
 /// See the module documentation.
 pub struct Shared {

@@ -13,9 +13,9 @@ use std::os::fd::RawFd;
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::error_log::{self, Event};
-use crate::event_loop::{Context, Step, Wake};
-use crate::shared::Shared;
+use crate::runtime::error_log::{self, Event};
+use crate::runtime::event_loop::{Context, Step, Wake};
+use crate::server::shared::Shared;
 use crate::sys::process::{ServerSignals, signal_name};
 
 pub struct SignalWatcher {

@@ -14,7 +14,7 @@
 use std::io;
 
 use crate::config::{POOLED_INPUT_BUFFERS, POOLED_OUTPUT_BUFFERS, POOLED_OUTPUT_MAX_BYTES};
-use crate::transport::Transport;
+use crate::runtime::transport::Transport;
 
 pub struct BufferPool {
     input_bytes: usize,

@@ -29,10 +29,10 @@ use crate::config::{
     FILE_CACHE_CLOSE_UNUSED_AFTER, FILE_CACHE_ENTRIES, FILE_CACHE_REVALIDATE_AFTER,
     FILE_CACHE_SWEEP_SLACK,
 };
-use crate::event_loop::TaskId;
-use crate::files::{Resource, Site, StaticFile};
 use crate::http::Status;
 use crate::http::encoding::Coding;
+use crate::runtime::event_loop::TaskId;
+use crate::site::files::{Resource, Site, StaticFile};
 
 /// A file and its precompressed variants, shared between the cache and the responses still
 /// sending them.

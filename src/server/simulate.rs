@@ -7,12 +7,12 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use crate::config::Timeouts;
-use crate::conn::Connection;
-use crate::event_loop::{Detached, Notifier, Step, Wake};
-use crate::files::{Site, SiteOptions};
 use crate::http::mime::{ContentType, DEFAULT_TYPE};
-use crate::shared::{ConnectionSlot, Shared};
-use crate::transport::MemoryTransport;
+use crate::runtime::event_loop::{Detached, Notifier, Step, Wake};
+use crate::runtime::transport::MemoryTransport;
+use crate::server::conn::Connection;
+use crate::server::shared::{ConnectionSlot, Shared};
+use crate::site::files::{Site, SiteOptions};
 
 /// More resumes than this without blocking means a task that never yields control.
 const MAX_RESUMES_PER_EVENT: usize = 10_000;

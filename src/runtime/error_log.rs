@@ -28,8 +28,8 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::access_log::civil_from_days;
 use crate::config::{ERROR_LOG_LINES_PER_SECOND, ERROR_LOG_QUEUED_LINES};
+use crate::server::access_log::civil_from_days;
 
 /// How severe a line is; `--log-level` keeps this level and the ones above it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]

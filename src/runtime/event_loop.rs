@@ -32,9 +32,9 @@ use std::os::fd::RawFd;
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::error_log::{self, Event};
+use crate::runtime::error_log::{self, Event};
+use crate::runtime::timer::Timers;
 use crate::sys::epoll::{Epoll, Events, Interest, Readiness};
-use crate::timer::Timers;
 
 /// How many epoll events one wait can return; more ready fds are reported next turn.
 const EVENTS_PER_WAIT: usize = 1024;

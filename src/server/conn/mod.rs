@@ -39,21 +39,21 @@ use std::net::IpAddr;
 use std::rc::Rc;
 use std::time::Instant;
 
-use crate::access_log::{AccessLog, LogBook, PendingLine};
-use crate::buffer::{InputBuffer, Received};
 use crate::config::{
     LINGER_TIMEOUT, MAX_EMPTY_LINES_BEFORE_REQUEST, MAX_HEAD_BYTES, OUTPUT_FLUSH_BYTES,
     READ_BUDGET_BYTES, REQUESTS_PER_RESUME, SEND_BUDGET_BYTES, TIMER_SLACK,
 };
-use crate::event_loop::{Context, Step, TaskId, Wake};
-use crate::handler::{self, Reply};
 use crate::http::Status;
 use crate::http::chunked::ChunkedDecoder;
 use crate::http::request::{self, Body, Method, Version};
 use crate::http::response::Persistence;
-use crate::render::{self, FileBody, Framing, Part, Rendered};
-use crate::shared::{ConnectionSlot, Shared};
-use crate::transport::Transport;
+use crate::runtime::buffer::{InputBuffer, Received};
+use crate::runtime::event_loop::{Context, Step, TaskId, Wake};
+use crate::runtime::transport::Transport;
+use crate::server::access_log::{AccessLog, LogBook, PendingLine};
+use crate::server::handler::{self, Reply};
+use crate::server::render::{self, FileBody, Framing, Part, Rendered};
+use crate::server::shared::{ConnectionSlot, Shared};
 
 pub struct Connection<S> {
     stream: S,

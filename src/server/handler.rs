@@ -9,15 +9,15 @@ use percent_encoding::{AsciiSet, CONTROLS, percent_encode};
 use std::rc::Rc;
 use std::time::{Instant, SystemTime};
 
-use crate::file_cache::{FileCache, Lookup, Representations};
-use crate::files::{Site, StaticFile};
 use crate::http::Status;
 use crate::http::conditional::{self, Outcome, Validators};
 use crate::http::encoding::{self, Coding};
 use crate::http::path;
 use crate::http::range::{self, ByteRange, RangeRequest};
 use crate::http::request::{Method, Request, Target};
-use crate::listing;
+use crate::site::file_cache::{FileCache, Lookup, Representations};
+use crate::site::files::{Site, StaticFile};
+use crate::site::listing;
 
 /// Bytes escaped in a path we put in `Location`: everything that is not allowed in a path
 /// segment (RFC 3986 §3.3), so no CR, LF or space can ever reach a header.

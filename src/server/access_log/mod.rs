@@ -29,8 +29,8 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::config::{LOG_FLUSH_BYTES, LOG_QUEUED_BATCHES};
-use crate::error_log::{self, Event};
-use crate::event_loop::TaskId;
+use crate::runtime::error_log::{self, Event};
+use crate::runtime::event_loop::TaskId;
 
 /// How often `finish` retries a full queue.
 const FINISH_POLL: Duration = Duration::from_millis(5);

@@ -1,5 +1,16 @@
 //! Wiring: the kinds of task this server runs, and start-up from a `Config` to a turning loop.
 
+pub mod access_log;
+pub mod conn;
+pub mod handler;
+pub mod idle;
+pub mod listener;
+pub mod render;
+pub mod shared;
+pub mod signals;
+pub mod simulate;
+pub mod supervisor;
+
 use std::fmt;
 use std::io::{self, PipeWriter, Write};
 use std::net::SocketAddr;
@@ -10,20 +21,19 @@ use std::time::{Duration, Instant};
 
 use socket2::Socket;
 
-use crate::access_log::{self, AccessLog};
 use crate::config::Config;
-use crate::conn::Connection;
-use crate::error_log::{self, Event};
-use crate::event_loop::{Context, EventLoop, Exit, Step, Task, Wake};
-use crate::files::{Site, SiteOptions};
 use crate::http::mime::ContentType;
-use crate::listener::{self, Listener, Sharing};
-use crate::shared::Shared;
-use crate::shutdown::{SignalWatcher, connections};
-use crate::supervisor;
+use crate::runtime::error_log::{self, Event};
+use crate::runtime::event_loop::{Context, EventLoop, Exit, Step, Task, Wake};
+use crate::runtime::transport::TcpConnection;
+use crate::server::access_log::AccessLog;
+use crate::server::conn::Connection;
+use crate::server::listener::{Listener, Sharing};
+use crate::server::shared::Shared;
+use crate::server::signals::{SignalWatcher, connections};
+use crate::site::files::{Site, SiteOptions};
 use crate::sys::epoll::Interest;
 use crate::sys::process::{ServerSignals, raise_fd_limit};
-use crate::transport::TcpConnection;
 
 /// Every kind of task the loop runs. A new kind of work (a signal reader, a worker pool's
 /// completion queue, an upstream connection) is a new variant here, not a new loop.

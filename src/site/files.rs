@@ -21,10 +21,10 @@ use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::config::INLINE_FILE_MAX_BYTES;
-use crate::error_log::{self, Event};
 use crate::http::Status;
 use crate::http::date::{self, HTTP_DATE_LEN};
 use crate::http::mime::{self, ContentType};
+use crate::runtime::error_log::{self, Event};
 use crate::sys::file::open_beneath;
 
 /// A regular file, open, with what its response head needs.

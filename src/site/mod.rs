@@ -1,0 +1,5 @@
+//! The site.
+
+pub mod file_cache;
+pub mod files;
+pub mod listing;
