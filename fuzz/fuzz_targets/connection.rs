@@ -23,7 +23,7 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use tinyhttpd::server::simulate::Simulation;
 
-/// Size of the file served with `send_file` (over `files::INLINE_FILE_MAX_BYTES`).
+/// Size of the file served with `send_file` (over `site::files::INLINE_FILE_MAX_BYTES`).
 const BIG_FILE_BYTES: usize = 40 * 1024;
 
 static SITE: OnceLock<PathBuf> = OnceLock::new();

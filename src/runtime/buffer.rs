@@ -13,32 +13,32 @@
 
 use std::io;
 
-use crate::config::{POOLED_INPUT_BUFFERS, POOLED_OUTPUT_BUFFERS, POOLED_OUTPUT_MAX_BYTES};
 use crate::runtime::transport::Transport;
 
+/// A connection's input buffer: one maximal head plus room for pipelined requests behind it.
+pub const INPUT_BUFFER_BYTES: usize = 16 * 1024;
+/// Responses are batched into one write until this much is waiting.
+pub const OUTPUT_FLUSH_BYTES: usize = 64 * 1024;
+/// Idle buffers kept for reuse; beyond these counts, returned buffers are freed.
+pub const POOLED_INPUT_BUFFERS: usize = 1024;
+pub const POOLED_OUTPUT_BUFFERS: usize = 1024;
+/// An output vector that grew past this (a large listing) is freed rather than pooled.
+pub const POOLED_OUTPUT_MAX_BYTES: usize = 2 * OUTPUT_FLUSH_BYTES;
+
+#[derive(Default)]
 pub struct BufferPool {
-    input_bytes: usize,
     inputs: Vec<Box<[u8]>>,
     outputs: Vec<Vec<u8>>,
 }
 
 impl BufferPool {
-    /// A pool of input buffers of `input_bytes` each, and of output vectors.
-    pub fn new(input_bytes: usize) -> BufferPool {
-        BufferPool {
-            input_bytes,
-            inputs: Vec::new(),
-            outputs: Vec::new(),
-        }
-    }
-
     /// Gives `input` storage if it has none.
     pub fn fill_input(&mut self, input: &mut InputBuffer) {
         if input.bytes.is_empty() {
             input.bytes = self
                 .inputs
                 .pop()
-                .unwrap_or_else(|| vec![0; self.input_bytes].into_boxed_slice());
+                .unwrap_or_else(|| vec![0; INPUT_BUFFER_BYTES].into_boxed_slice());
         }
     }
 

@@ -28,8 +28,13 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::config::{ERROR_LOG_LINES_PER_SECOND, ERROR_LOG_QUEUED_LINES};
 use crate::server::access_log::civil_from_days;
+
+/// Error-log lines of one kind (`error_log::Event`) written per second; the rest are counted
+/// and reported as suppressed.
+pub const ERROR_LOG_LINES_PER_SECOND: u32 = 10;
+/// Error-log lines waiting for the writer thread before new ones are dropped.
+pub const ERROR_LOG_QUEUED_LINES: usize = 256;
 
 /// How severe a line is; `--log-level` keeps this level and the ones above it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]

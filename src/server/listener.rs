@@ -8,10 +8,6 @@ use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::config::{
-    ACCEPT_BACKOFF_MAX, ACCEPT_RETRY_DELAY, ACCEPTS_PER_RESUME, IDLE_CLOSE_MAX, IDLE_CLOSE_SHARE,
-    LISTEN_BACKLOG,
-};
 use crate::runtime::error_log::{self, Event};
 use crate::runtime::event_loop::{Context, Step, Wake};
 use crate::runtime::transport::TcpConnection;
@@ -19,6 +15,21 @@ use crate::server::ServerTask;
 use crate::server::conn::Connection;
 use crate::server::shared::{ConnectionSlot, Shared};
 use crate::sys::socket;
+
+/// Connections accepted per resume of the listener before it yields to the connections.
+pub const ACCEPTS_PER_RESUME: usize = 64;
+/// The listen(2) backlog; the kernel caps it at net.core.somaxconn.
+pub const LISTEN_BACKLOG: i32 = 4096;
+/// How long the listener waits before accepting again after running out of fds or memory,
+/// and after the first accept error that is about the listening socket, not one connection.
+pub const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(100);
+/// Each further accept error in a row doubles the wait, up to this.
+pub const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(2);
+/// When the listener cannot accept for want of a slot or an fd while clients wait, it closes
+/// one in this many of the idle keep-alive connections, oldest first: at least one, at most
+/// `IDLE_CLOSE_MAX` at a time (nginx's proportions).
+pub const IDLE_CLOSE_SHARE: usize = 8;
+pub const IDLE_CLOSE_MAX: usize = 32;
 
 /// Whether other sockets may listen on the same address (one per worker process).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -233,9 +244,9 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
-    use crate::config::Timeouts;
     use crate::http::mime::{ContentType, DEFAULT_TYPE};
     use crate::runtime::event_loop::{Detached, EventLoop, Notifier};
+    use crate::server::shared::Timeouts;
     use crate::site::files::{Site, SiteOptions};
 
     fn shared(max_connections: usize, notifier: Notifier) -> Rc<Shared> {

@@ -20,8 +20,8 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::time::Duration;
 
-use crate::config::{INPUT_BUFFER_BYTES, Timeouts};
 use crate::http::date::DateCache;
 use crate::runtime::buffer::BufferPool;
 use crate::runtime::event_loop::{Notifier, TaskId};
@@ -29,6 +29,15 @@ use crate::server::access_log::AccessLog;
 use crate::server::idle::{IdleKey, IdleList};
 use crate::site::file_cache::FileCache;
 use crate::site::files::Site;
+
+/// The timeouts a connection applies, from the command line.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    pub head: Duration,
+    pub body: Duration,
+    pub keepalive: Duration,
+    pub send: Duration,
+}
 
 /// See the module documentation.
 pub struct Shared {
@@ -69,7 +78,7 @@ impl Shared {
             timeouts,
             max_body_bytes,
             date: RefCell::new(DateCache::default()),
-            buffers: RefCell::new(BufferPool::new(INPUT_BUFFER_BYTES)),
+            buffers: RefCell::new(BufferPool::default()),
             path: RefCell::new(Vec::new()),
             open_connections: Cell::new(0),
             max_connections,

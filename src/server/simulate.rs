@@ -6,11 +6,11 @@ use std::path::Path;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use crate::config::Timeouts;
 use crate::http::mime::{ContentType, DEFAULT_TYPE};
 use crate::runtime::event_loop::{Detached, Notifier, Step, Wake};
 use crate::runtime::transport::MemoryTransport;
 use crate::server::conn::Connection;
+use crate::server::shared::Timeouts;
 use crate::server::shared::{ConnectionSlot, Shared};
 use crate::site::files::{Site, SiteOptions};
 

@@ -22,14 +22,18 @@
 use std::io::{self, PipeReader, PipeWriter, Read};
 use std::net::SocketAddr;
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use crate::config::{Config, WORKER_RESTART_BACKOFF};
+use crate::config::Config;
 use crate::runtime::error_log::{self, Event};
 use crate::runtime::event_loop::Exit;
 use crate::server::listener::{self, Sharing};
 use crate::server::{self, StartError};
 use crate::sys::process::{self, Forked};
+
+/// A worker that dies sooner than this after starting is restarted only after this delay,
+/// so a worker that cannot run does not make the supervisor spin.
+pub const WORKER_RESTART_BACKOFF: Duration = Duration::from_secs(1);
 
 struct Worker {
     pid: libc::pid_t,

@@ -23,16 +23,25 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::rc::Rc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use crate::config::{
-    FILE_CACHE_CLOSE_UNUSED_AFTER, FILE_CACHE_ENTRIES, FILE_CACHE_REVALIDATE_AFTER,
-    FILE_CACHE_SWEEP_SLACK,
-};
 use crate::http::Status;
 use crate::http::encoding::Coding;
 use crate::runtime::event_loop::TaskId;
 use crate::site::files::{Resource, Site, StaticFile};
+
+/// How long a cached file is served without looking at the disk again.
+pub const FILE_CACHE_REVALIDATE_AFTER: Duration = Duration::from_secs(1);
+/// A cached file no request has used for this long is closed (a deleted file's space is
+/// returned then). Short, because an entry unused for longer than `FILE_CACHE_REVALIDATE_AFTER`
+/// is opened again on its next use anyway: closing it costs at most a re-read of a small file.
+pub const FILE_CACHE_CLOSE_UNUSED_AFTER: Duration = Duration::from_secs(2);
+/// Sweeps of the file cache are at least this far apart, so an unused entry is closed at most
+/// `FILE_CACHE_CLOSE_UNUSED_AFTER` plus this after its last use.
+pub const FILE_CACHE_SWEEP_SLACK: Duration = Duration::from_millis(500);
+/// At most this many paths are kept (each with up to two variants open); memory for
+/// inlined bytes is bounded by three times this times `INLINE_FILE_MAX_BYTES`.
+pub const FILE_CACHE_ENTRIES: usize = 1024;
 
 /// A file and its precompressed variants, shared between the cache and the responses still
 /// sending them.

@@ -20,12 +20,15 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::config::INLINE_FILE_MAX_BYTES;
 use crate::http::Status;
 use crate::http::date::{self, HTTP_DATE_LEN};
 use crate::http::mime::{self, ContentType};
 use crate::runtime::error_log::{self, Event};
 use crate::sys::file::open_beneath;
+
+/// Files up to this size are read into memory once, so their responses are a copy into the
+/// output buffer and pipelined responses leave in one write.
+pub const INLINE_FILE_MAX_BYTES: u64 = 16 * 1024;
 
 /// A regular file, open, with what its response head needs.
 #[derive(Debug)]

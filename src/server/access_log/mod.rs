@@ -28,9 +28,13 @@ use std::net::IpAddr;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::config::{LOG_FLUSH_BYTES, LOG_QUEUED_BATCHES};
 use crate::runtime::error_log::{self, Event};
 use crate::runtime::event_loop::TaskId;
+
+/// Access-log batches waiting for the writer thread before new ones are dropped.
+pub const LOG_QUEUED_BATCHES: usize = 64;
+/// An access-log batch is handed to the writer early once it is this large.
+pub const LOG_FLUSH_BYTES: usize = 64 * 1024;
 
 /// How often `finish` retries a full queue.
 const FINISH_POLL: Duration = Duration::from_millis(5);

@@ -37,23 +37,37 @@
 use std::io;
 use std::net::IpAddr;
 use std::rc::Rc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use crate::config::{
-    LINGER_TIMEOUT, MAX_EMPTY_LINES_BEFORE_REQUEST, MAX_HEAD_BYTES, OUTPUT_FLUSH_BYTES,
-    READ_BUDGET_BYTES, REQUESTS_PER_RESUME, SEND_BUDGET_BYTES, TIMER_SLACK,
-};
 use crate::http::Status;
 use crate::http::chunked::ChunkedDecoder;
 use crate::http::request::{self, Body, Method, Version};
 use crate::http::response::Persistence;
-use crate::runtime::buffer::{InputBuffer, Received};
+use crate::runtime::buffer::{InputBuffer, OUTPUT_FLUSH_BYTES, Received};
 use crate::runtime::event_loop::{Context, Step, TaskId, Wake};
 use crate::runtime::transport::Transport;
 use crate::server::access_log::{AccessLog, LogBook, PendingLine};
 use crate::server::handler::{self, Reply};
 use crate::server::render::{self, FileBody, Framing, Part, Rendered};
 use crate::server::shared::{ConnectionSlot, Shared};
+
+/// The largest request head (request line and header fields); beyond it, 414 or 431.
+pub const MAX_HEAD_BYTES: usize = 8 * 1024;
+/// Empty lines accepted before a request line (RFC 9112 §2.2 asks for at least one, for
+/// clients that end a body with a stray CRLF); beyond them, 400.
+pub const MAX_EMPTY_LINES_BEFORE_REQUEST: usize = 4;
+/// Bytes one connection may send per resume before it yields to the others.
+pub const SEND_BUDGET_BYTES: usize = 1024 * 1024;
+/// Bytes one connection may read per resume while discarding a body or lingering before
+/// it yields: a client flooding us cannot hold the loop.
+pub const READ_BUDGET_BYTES: usize = 256 * 1024;
+/// Requests one connection may parse per resume before it yields to the others.
+pub const REQUESTS_PER_RESUME: usize = 64;
+/// How far a connection's timer may lag behind its real deadline before it is re-armed.
+pub const TIMER_SLACK: Duration = Duration::from_millis(500);
+/// How long a closing connection keeps reading what the client still sends, so the kernel
+/// does not answer those bytes with a reset that could destroy our last response in flight.
+pub const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub struct Connection<S> {
     stream: S,
