@@ -1,14 +1,17 @@
 //! The command line: the limits and timeouts an operator may change. Fixed limits live as
 //! named constants beside the code they bound.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
 
+use crate::http::mime::ContentType;
 use crate::runtime::error_log::Level;
 use crate::server::shared::Timeouts;
+use crate::server::start::Settings;
+use crate::site::files::SiteOptions;
 
 /// The longest timeout a flag may set (a year): far beyond any use, and far from the point
 /// where adding it to the clock would overflow.
@@ -127,23 +130,42 @@ fn parse_workers(value: &str) -> Result<Workers, String> {
 const MAX_WORKERS: usize = 1024;
 
 impl Config {
-    pub fn workers(&self) -> usize {
-        match self.workers {
+    /// What the server needs from the command line, in its own terms.
+    pub fn settings(&self) -> Settings {
+        let workers = match self.workers {
             Workers::Count(n) => n,
             Workers::PerCpu => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        }
-    }
-
-    pub fn drain_timeout(&self) -> Duration {
-        Duration::from_secs(self.drain_timeout)
-    }
-
-    pub fn timeouts(&self) -> Timeouts {
-        Timeouts {
-            head: Duration::from_secs(self.head_timeout),
-            body: Duration::from_secs(self.body_timeout),
-            keepalive: Duration::from_secs(self.keepalive_timeout),
-            send: Duration::from_secs(self.send_timeout),
+        };
+        let site = SiteOptions {
+            index_name: self.index.clone(),
+            serve_hidden: self.serve_hidden,
+            autoindex: self.autoindex,
+            // Lives as long as the process: the type is referenced by every cached file.
+            default_type: ContentType::new(Box::leak(self.default_type.clone().into_boxed_str())),
+            error_pages: self
+                .error_page
+                .iter()
+                .map(|page| (page.code, page.path.as_bytes().to_vec()))
+                .collect(),
+        };
+        Settings {
+            addr: SocketAddr::new(self.bind, self.port),
+            root: self.root.clone(),
+            site,
+            cache_control: self.cache_control.clone(),
+            access_log: self.access_log.clone(),
+            error_log: self.error_log.clone(),
+            log_level: self.log_level,
+            timeouts: Timeouts {
+                head: Duration::from_secs(self.head_timeout),
+                body: Duration::from_secs(self.body_timeout),
+                keepalive: Duration::from_secs(self.keepalive_timeout),
+                send: Duration::from_secs(self.send_timeout),
+            },
+            max_body_bytes: self.max_body_bytes,
+            max_connections: usize::try_from(self.max_conns).unwrap_or(usize::MAX),
+            drain_timeout: Duration::from_secs(self.drain_timeout),
+            workers,
         }
     }
 }

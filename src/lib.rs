@@ -13,3 +13,22 @@ pub mod runtime;
 pub mod server;
 pub mod site;
 pub mod sys;
+
+use crate::config::Config;
+use crate::runtime::event_loop::Exit;
+use crate::server::start::{self, StartError};
+use crate::server::supervisor;
+
+/// Runs the server `config` describes: one in this process, or with `--workers` above 1, a
+/// supervisor of that many worker processes (each of which returns here with its own result,
+/// `fork` returning twice).
+pub fn run(config: &Config) -> Result<Exit, StartError> {
+    let settings = config.settings();
+    let site = start::open(&settings)?;
+    if settings.workers > 1 {
+        start::check_access_log(&settings)?;
+        drop(site);
+        return supervisor::run(&settings);
+    }
+    start::single(&settings, site)
+}

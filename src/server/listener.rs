@@ -11,7 +11,6 @@ use socket2::{Domain, Protocol, Socket, Type};
 use crate::runtime::error_log::{self, Event};
 use crate::runtime::event_loop::{Context, Step, Wake};
 use crate::runtime::transport::TcpConnection;
-use crate::server::ServerTask;
 use crate::server::conn::Connection;
 use crate::server::shared::{ConnectionSlot, Shared};
 use crate::sys::socket;
@@ -150,7 +149,10 @@ impl Listener {
     /// new connections cannot starve the established ones. When it cannot accept for want of
     /// a slot or an fd, it makes room by closing idle connections and waits for a slot to be
     /// freed (see `shared`).
-    pub fn resume(&mut self, wake: Wake, cx: &mut Context<'_, ServerTask>) -> Step {
+    pub fn resume<T>(&mut self, wake: Wake, cx: &mut Context<'_, T>) -> Step
+    where
+        T: From<Connection<TcpConnection>>,
+    {
         if wake.shutdown {
             return Step::Done; // closing the socket refuses new connections
         }
@@ -165,7 +167,7 @@ impl Listener {
                     let slot = ConnectionSlot::claim(&self.shared);
                     let connection =
                         Connection::new(stream, peer, slot, Rc::clone(&self.shared), cx.now());
-                    cx.spawn(ServerTask::Connection(Box::new(connection)));
+                    cx.spawn(T::from(connection));
                 }
                 Err(e) => match AcceptError::of(&e) {
                     AcceptError::Empty => {
@@ -184,7 +186,7 @@ impl Listener {
 
     /// At `--max-conns`: if a client waits, close idle connections to make room. Either way
     /// wait, without a deadline, for a slot to be freed; a client arriving wakes us too.
-    fn wait_for_slot(&mut self, cx: &mut Context<'_, ServerTask>) -> Step {
+    fn wait_for_slot<T>(&mut self, cx: &mut Context<'_, T>) -> Step {
         if socket::has_pending(self.socket.as_fd()).unwrap_or(false) {
             self.close_idle(cx);
         }
@@ -196,7 +198,7 @@ impl Listener {
     /// Out of fds or memory, with a client in the backlog: close idle connections to make
     /// room, and try again once one has closed, or after a while at the latest, never
     /// spinning on an error that repeats until something closes.
-    fn wait_for_fds(&mut self, error: &io::Error, cx: &mut Context<'_, ServerTask>) -> Step {
+    fn wait_for_fds<T>(&mut self, error: &io::Error, cx: &mut Context<'_, T>) -> Step {
         error_log::warn(
             Event::Accept,
             format_args!("accept: {error}: closing idle connections and retrying"),
@@ -209,7 +211,7 @@ impl Listener {
 
     /// The listening socket itself fails: try again later, each time a little later, up to
     /// `ACCEPT_BACKOFF_MAX`, rather than retry at once every turn.
-    fn back_off(&mut self, error: &io::Error, cx: &mut Context<'_, ServerTask>) -> Step {
+    fn back_off<T>(&mut self, error: &io::Error, cx: &mut Context<'_, T>) -> Step {
         error_log::error(
             Event::Accept,
             format_args!(
@@ -224,7 +226,7 @@ impl Listener {
 
     /// Asks the oldest idle connections to close, a share of them at a time (counting those
     /// already asked, which have not closed yet).
-    fn close_idle(&mut self, cx: &mut Context<'_, ServerTask>) {
+    fn close_idle<T>(&mut self, cx: &mut Context<'_, T>) {
         let mut idle = self.shared.idle.borrow_mut();
         let batch = (idle.len() / IDLE_CLOSE_SHARE).clamp(1, IDLE_CLOSE_MAX);
         while idle.closing() < batch
@@ -245,9 +247,41 @@ mod tests {
 
     use super::*;
     use crate::http::mime::{ContentType, DEFAULT_TYPE};
-    use crate::runtime::event_loop::{Detached, EventLoop, Notifier};
+    use crate::runtime::event_loop::{Detached, EventLoop, Notifier, Task};
     use crate::server::shared::Timeouts;
     use crate::site::files::{Site, SiteOptions};
+    use crate::sys::epoll::Interest;
+
+    /// The two kinds of task these tests run: the listener spawns connections through
+    /// `From`, as it does into the server's own task enum.
+    enum TestTask {
+        Listener(Listener),
+        Connection(Box<Connection<TcpConnection>>),
+    }
+
+    impl From<Connection<TcpConnection>> for TestTask {
+        fn from(connection: Connection<TcpConnection>) -> TestTask {
+            TestTask::Connection(Box::new(connection))
+        }
+    }
+
+    impl Task for TestTask {
+        fn source(&self) -> Option<(RawFd, Interest)> {
+            match self {
+                TestTask::Listener(listener) => Some((listener.fd(), Interest::READABLE)),
+                TestTask::Connection(connection) => {
+                    Some((connection.stream().raw_fd(), Interest::BOTH))
+                }
+            }
+        }
+
+        fn resume(&mut self, wake: Wake, cx: &mut Context<'_, Self>) -> Step {
+            match self {
+                TestTask::Listener(listener) => listener.resume(wake, cx),
+                TestTask::Connection(connection) => connection.resume(wake, cx),
+            }
+        }
+    }
 
     fn shared(max_connections: usize, notifier: Notifier) -> Rc<Shared> {
         let options = SiteOptions {
@@ -287,14 +321,14 @@ mod tests {
     #[test]
     fn a_connection_refused_by_epoll_wakes_the_paused_listener() {
         const WAIT: Duration = Duration::from_secs(1);
-        let mut event_loop = EventLoop::<ServerTask>::new().expect("event loop");
+        let mut event_loop = EventLoop::<TestTask>::new().expect("event loop");
         let shared = shared(1, event_loop.notifier());
         let socket = loopback_listener();
         let _client = TcpStream::connect(local_addr(&socket).expect("address")).expect("connect");
         let slot = ConnectionSlot::claim(&shared);
         let listener = Listener::new(socket, Rc::clone(&shared));
         event_loop
-            .spawn(ServerTask::Listener(listener))
+            .spawn(TestTask::Listener(listener))
             .expect("register the listener");
         event_loop.turn_within(WAIT).expect("turn");
         assert!(
@@ -306,7 +340,7 @@ mod tests {
         let unpollable = OwnedFd::from(File::open("/").expect("open /"));
         let stream = TcpConnection::new(unpollable);
         let refused = Connection::new(stream, None, slot, Rc::clone(&shared), Instant::now());
-        let spawned = event_loop.spawn(ServerTask::Connection(Box::new(refused)));
+        let spawned = event_loop.spawn(TestTask::Connection(Box::new(refused)));
         assert!(spawned.is_err(), "epoll accepted a directory");
         assert!(
             !shared.at_connection_limit(),
@@ -328,7 +362,7 @@ mod tests {
         // On Linux, shutting down a listening socket's receive side moves it to CLOSE.
         socket.shutdown(Shutdown::Read).expect("shutdown");
         let mut listener = Listener::new(socket, shared(16, Notifier::default()));
-        let mut driver = Detached::<ServerTask>::default();
+        let mut driver = Detached::<TestTask>::default();
         let mut now = Instant::now();
         let mut delays = Vec::new();
         for _ in 0..4 {

@@ -57,6 +57,9 @@ pub struct Shared {
     paused_listener: Cell<Option<TaskId>>,
     notifier: Notifier,
     pub(crate) idle: RefCell<IdleList>,
+    /// The file cache's sweeper while it waits, with no deadline, for the cache to get an
+    /// entry.
+    idle_sweeper: Cell<Option<TaskId>>,
 }
 
 impl Shared {
@@ -85,6 +88,7 @@ impl Shared {
             paused_listener: Cell::new(None),
             notifier,
             idle: RefCell::new(IdleList::default()),
+            idle_sweeper: Cell::new(None),
         }
     }
 
@@ -99,6 +103,19 @@ impl Shared {
 
     pub fn access_log(&self) -> Option<&AccessLog> {
         self.log.as_ref()
+    }
+
+    /// Records that the cache sweeper, task `sweeper`, waits for the cache to get an entry.
+    pub fn set_idle_sweeper(&self, sweeper: TaskId) {
+        self.idle_sweeper.set(Some(sweeper));
+    }
+
+    /// The idle sweeper, once the cache holds an entry again: whoever calls this notifies it.
+    pub fn sweeper_to_wake(&self) -> Option<TaskId> {
+        if self.files.borrow().is_empty() {
+            return None;
+        }
+        self.idle_sweeper.take()
     }
 
     /// Records that the listener waits for a slot (or an fd) to free up: the next slot

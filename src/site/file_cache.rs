@@ -12,11 +12,10 @@
 //!   trusted only for `FILE_CACHE_REVALIDATE_AFTER`; after that the next request resolves the
 //!   path again and keeps the entry only if it still names the same file, unchanged. A file
 //!   replaced by a rename, or deleted, is noticed within that interval.
-//! - An entry no request used for `FILE_CACHE_CLOSE_UNUSED_AFTER` is closed by a sweeper task
-//!   (`sweep`), so a deleted file's space is returned and idle entries hold no fds. The
-//!   sweeper has no fd and is woken only by its deadline, which it sets only while the cache
-//!   holds entries; an empty cache names it as idle, and the first new entry gets it notified
-//!   (`sweeper_to_wake`). An idle server therefore makes no wake-ups.
+//! - An entry no request used for `FILE_CACHE_CLOSE_UNUSED_AFTER` is closed by `sweep`, which
+//!   a task above calls, so a deleted file's space is returned and idle entries hold no fds.
+//!   `sweep` says when it is next due, or that the cache is empty and nothing is (then the
+//!   task waits until `is_empty` turns false), so an idle server makes no wake-ups.
 //!
 //! Failures (404, 403) are never cached.
 
@@ -27,7 +26,6 @@ use std::time::{Duration, Instant};
 
 use crate::http::Status;
 use crate::http::encoding::Coding;
-use crate::runtime::event_loop::TaskId;
 use crate::site::files::{Resource, Site, StaticFile};
 
 /// How long a cached file is served without looking at the disk again.
@@ -90,8 +88,6 @@ struct Entry {
 #[derive(Default)]
 pub struct FileCache {
     entries: HashMap<Box<[u8]>, Entry>,
-    /// The sweeper task while it waits, with no deadline, for the cache to get an entry.
-    idle_sweeper: Option<TaskId>,
 }
 
 impl FileCache {
@@ -154,31 +150,19 @@ impl FileCache {
         Ok(Lookup::File(files))
     }
 
-    /// Names the task that sweeps this cache; it starts idle, the cache being empty.
-    pub fn set_sweeper(&mut self, sweeper: TaskId) {
-        self.idle_sweeper = Some(sweeper);
-    }
-
-    /// The idle sweeper, once the cache holds an entry again: whoever calls this notifies it.
-    pub fn sweeper_to_wake(&mut self) -> Option<TaskId> {
-        if self.entries.is_empty() {
-            return None;
-        }
-        self.idle_sweeper.take()
+    /// No file is cached: a sweep has nothing to watch.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 
     /// Closes the entries no request used for `FILE_CACHE_CLOSE_UNUSED_AFTER` (a response
     /// still sending one keeps its file open until it ends) and returns when to sweep next:
-    /// when the oldest remaining entry falls due, or `None` if none is left, in which case
-    /// `sweeper` is idle until `sweeper_to_wake` names it.
-    pub fn sweep(&mut self, now: Instant, sweeper: TaskId) -> Option<Instant> {
+    /// when the oldest remaining entry falls due, or `None` if none is left.
+    pub fn sweep(&mut self, now: Instant) -> Option<Instant> {
         self.entries.retain(|_, entry| {
             now.saturating_duration_since(entry.used_at) < FILE_CACHE_CLOSE_UNUSED_AFTER
         });
         let oldest_use = self.entries.values().map(|entry| entry.used_at).min();
-        if oldest_use.is_none() {
-            self.idle_sweeper = Some(sweeper);
-        }
         // The oldest use is less than the period ago, so this is at least the slack away.
         oldest_use.map(|used_at| used_at + FILE_CACHE_CLOSE_UNUSED_AFTER + FILE_CACHE_SWEEP_SLACK)
     }

@@ -28,7 +28,7 @@ use std::net::IpAddr;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::runtime::error_log::{self, Event};
+use crate::runtime::error_log::{self, Event, civil_from_days};
 use crate::runtime::event_loop::TaskId;
 
 /// Access-log batches waiting for the writer thread before new ones are dropped.
@@ -459,20 +459,6 @@ fn clf_time(epoch_seconds: u64) -> Vec<u8> {
         seconds_of_day % 60
     )
     .into_bytes()
-}
-
-/// Days since 1970-01-01 → (year, month 1-12, day 1-31), Howard Hinnant's algorithm.
-pub(crate) fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
 }
 
 /// A connection's log lines whose responses are not fully sent yet. Bodies in the output

@@ -697,7 +697,7 @@ impl<S: Transport> Connection<S> {
     ) -> (State, Flow) {
         // A response from the file cache may have given it its first entry: the cache's
         // sweeper, idle while it was empty, now has something to watch.
-        if let Some(sweeper) = self.shared.files.borrow_mut().sweeper_to_wake() {
+        if let Some(sweeper) = self.shared.sweeper_to_wake() {
             cx.notify(sweeper);
         }
         let blocked = |file, then, deadline| {

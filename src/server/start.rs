@@ -1,0 +1,277 @@
+//! Start-up: from `Settings` to a turning loop, or to a worker's loop under the supervisor.
+//!
+//! Only the top calls in here (`crate::run` decides between one server and workers), and the
+//! supervisor calls `serve` in each worker; nothing here knows of the supervisor.
+
+use std::fmt;
+use std::io::{self, PipeWriter, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use socket2::Socket;
+
+use crate::runtime::error_log::{self, Event, Level};
+use crate::runtime::event_loop::{EventLoop, Exit};
+use crate::server::ServerTask;
+use crate::server::access_log::{self, AccessLog};
+use crate::server::cache_sweeper::CacheSweeper;
+use crate::server::listener::{self, Listener, Sharing};
+use crate::server::log_flusher::LogFlusher;
+use crate::server::shared::{Shared, Timeouts};
+use crate::server::signals::{SignalWatcher, connections};
+use crate::site::files::{Site, SiteOptions};
+use crate::sys::process::{ServerSignals, raise_fd_limit};
+
+/// Everything a server needs to start, built by the top from the command line.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub addr: SocketAddr,
+    pub root: PathBuf,
+    pub site: SiteOptions,
+    /// `--cache-control`, checked to be a header value we may send verbatim.
+    pub cache_control: Option<String>,
+    /// `--access-log`: a path, or `-` for standard output.
+    pub access_log: Option<String>,
+    /// `--error-log`; `None` is standard error.
+    pub error_log: Option<PathBuf>,
+    pub log_level: Level,
+    pub timeouts: Timeouts,
+    pub max_body_bytes: u64,
+    pub max_connections: usize,
+    /// How long in-flight responses get after SIGINT or SIGTERM.
+    pub drain_timeout: Duration,
+    /// Worker processes; 1 is a single server without a supervisor.
+    pub workers: usize,
+}
+
+/// Why the server could not start (or, for `EventLoop`, keep running).
+#[derive(Debug)]
+pub enum StartError {
+    Root { path: PathBuf, source: io::Error },
+    Listen { addr: SocketAddr, source: io::Error },
+    Signals(io::Error),
+    Workers(io::Error),
+    AccessLog { path: String, source: io::Error },
+    ErrorLog { path: PathBuf, source: io::Error },
+    EventLoop(io::Error),
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::Root { path, source } => {
+                write!(
+                    f,
+                    "cannot serve root directory {}: {source}",
+                    path.display()
+                )
+            }
+            StartError::Listen { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
+            StartError::Signals(source) => write!(f, "cannot set up signal handling: {source}"),
+            StartError::Workers(source) => write!(f, "cannot start worker processes: {source}"),
+            StartError::AccessLog { path, source } => {
+                write!(f, "cannot open access log {path}: {source}")
+            }
+            StartError::ErrorLog { path, source } => {
+                write!(f, "cannot open error log {}: {source}", path.display())
+            }
+            StartError::EventLoop(source) => write!(f, "event loop failed: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// What every process serving `settings` does first: raises the fd limit, opens the error
+/// log, and opens the root, so that a missing root fails before anything listens.
+pub fn open(settings: &Settings) -> Result<Site, StartError> {
+    // Without a higher limit, fds run out long before --max-conns; if raising fails, the
+    // accept path still copes with EMFILE.
+    let _ = raise_fd_limit();
+    error_log::open(settings.error_log.as_deref(), settings.log_level)
+        .map_err(error_log_error(settings))?;
+    open_site(settings)
+}
+
+/// Checks that the access log can be opened, in a process that will not open it itself (the
+/// supervisor: each worker opens its own), so that a bad path fails before `listening`.
+pub fn check_access_log(settings: &Settings) -> Result<(), StartError> {
+    match &settings.access_log {
+        Some(path) => access_log::check(path).map_err(access_log_error(path)),
+        None => Ok(()),
+    }
+}
+
+/// One server in this process: binds, prepares the loop, then prints `listening on
+/// http://ADDR:PORT` (so a script waiting for that line knows the server is really up, and
+/// any configuration error comes before it), and runs until the loop has no task left: after
+/// SIGINT or SIGTERM, once in-flight responses are done.
+pub fn single(settings: &Settings, site: Site) -> Result<Exit, StartError> {
+    let addr = settings.addr;
+    let listen_error = |source| StartError::Listen { addr, source };
+    let socket = listener::bind(addr, Sharing::Exclusive).map_err(listen_error)?;
+    let bound = listener::local_addr(&socket).map_err(listen_error)?;
+    let server = Prepared::new(settings, site, socket)?;
+    announce(bound);
+    error_log::info(
+        Event::Lifecycle,
+        format_args!("serving {} on http://{bound}", settings.root.display()),
+    );
+    server.run()
+}
+
+/// Prints the line tests and scripts wait for; if stdout is gone, serving still makes sense.
+pub fn announce(bound: SocketAddr) {
+    let mut stdout = io::stdout().lock();
+    let _ = writeln!(stdout, "listening on http://{bound}");
+    let _ = stdout.flush();
+}
+
+/// Opens the root directory to serve.
+pub fn open_site(settings: &Settings) -> Result<Site, StartError> {
+    Site::open(&settings.root, settings.site.clone()).map_err(|source| StartError::Root {
+        path: settings.root.clone(),
+        source,
+    })
+}
+
+/// Runs one event loop serving `site` on the listening `socket`; once it is ready to turn,
+/// writes one byte to `ready` (a worker's report to its supervisor) and closes it.
+pub fn serve(
+    settings: &Settings,
+    site: Site,
+    socket: Socket,
+    ready: Option<PipeWriter>,
+) -> Result<Exit, StartError> {
+    let server = Prepared::new(settings, site, socket)?;
+    if let Some(mut ready) = ready {
+        // A supervisor that is gone has nobody to tell; the worker serves all the same.
+        let _ = ready.write_all(b"+");
+    }
+    server.run()
+}
+
+fn access_log_error(path: &str) -> impl FnOnce(io::Error) -> StartError + '_ {
+    move |source| StartError::AccessLog {
+        path: path.to_string(),
+        source,
+    }
+}
+
+fn error_log_error(settings: &Settings) -> impl FnOnce(io::Error) -> StartError + '_ {
+    move |source| StartError::ErrorLog {
+        path: settings
+            .error_log
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("(standard error)")),
+        source,
+    }
+}
+
+/// A server with its logs open and its tasks registered, not yet turning.
+struct Prepared {
+    event_loop: EventLoop<ServerTask>,
+    shared: Rc<Shared>,
+    drain: Duration,
+}
+
+impl Prepared {
+    fn new(settings: &Settings, site: Site, socket: Socket) -> Result<Prepared, StartError> {
+        // Before any thread starts: threads inherit the blocked signal mask, and a thread that
+        // did not block SIGTERM would take it with the default action, killing the process.
+        let signals = ServerSignals::new().map_err(StartError::Signals)?;
+        error_log::start_writer().map_err(error_log_error(settings))?;
+        let log = match &settings.access_log {
+            Some(path) => Some(AccessLog::open(path).map_err(access_log_error(path))?),
+            None => None,
+        };
+        let mut event_loop = EventLoop::new().map_err(StartError::EventLoop)?;
+        let shared = Rc::new(Shared::new(
+            site,
+            settings.cache_control.as_deref(),
+            log,
+            settings.timeouts,
+            settings.max_body_bytes,
+            settings.max_connections,
+            event_loop.notifier(),
+        ));
+        event_loop
+            .spawn(ServerTask::Signals(Box::new(SignalWatcher::new(
+                signals,
+                settings.drain_timeout,
+                Rc::clone(&shared),
+            ))))
+            .map_err(StartError::EventLoop)?;
+        if let Some(log) = shared.access_log() {
+            let flusher = event_loop
+                .spawn(ServerTask::LogFlush(LogFlusher::new(Rc::clone(&shared))))
+                .map_err(StartError::EventLoop)?;
+            log.set_flusher(flusher);
+        }
+        let sweeper = event_loop
+            .spawn(ServerTask::CacheSweep(CacheSweeper::new(Rc::clone(
+                &shared,
+            ))))
+            .map_err(StartError::EventLoop)?;
+        shared.set_idle_sweeper(sweeper);
+        event_loop
+            .spawn(ServerTask::Listener(Listener::new(
+                socket,
+                Rc::clone(&shared),
+            )))
+            .map_err(StartError::EventLoop)?;
+        Ok(Prepared {
+            event_loop,
+            shared,
+            drain: settings.drain_timeout,
+        })
+    }
+
+    /// Turns the loop until it ends, says how it ended, and writes out the logs.
+    fn run(mut self) -> Result<Exit, StartError> {
+        let exit = self.event_loop.run().map_err(StartError::EventLoop)?;
+        // Counted before the loop (and the connections it still holds) is dropped.
+        match (exit, self.shared.open_connections()) {
+            (Exit::Finished, _) => {
+                error_log::info(Event::Lifecycle, format_args!("stopped"));
+            }
+            (Exit::DrainExpired { .. }, 0) => {
+                error_log::warn(Event::Lifecycle, format_args!("drain timeout"));
+            }
+            (Exit::DrainExpired { .. }, 1) => error_log::warn(
+                Event::Lifecycle,
+                format_args!("drain timeout: closed 1 connection with a response in progress"),
+            ),
+            (Exit::DrainExpired { .. }, open) => error_log::warn(
+                Event::Lifecycle,
+                format_args!(
+                    "drain timeout: closed {} with responses in progress",
+                    connections(open)
+                ),
+            ),
+        }
+        drop(self.event_loop);
+        let deadline = Instant::now() + self.drain;
+        if let Some(log) = self.shared.access_log() {
+            if !log.finish(deadline) {
+                error_log::warn(
+                    Event::AccessLog,
+                    format_args!("access log: the last lines could not be written in time"),
+                );
+            }
+            if log.dropped_lines() > 0 {
+                error_log::warn(
+                    Event::AccessLog,
+                    format_args!(
+                        "access log: {} lines dropped in all while the destination was too slow",
+                        log.dropped_lines()
+                    ),
+                );
+            }
+        }
+        error_log::finish(deadline);
+        Ok(exit)
+    }
+}
