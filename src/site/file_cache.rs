@@ -17,16 +17,15 @@
 //!   `sweep` says when it is next due, or that the cache is empty and nothing is (then the
 //!   task waits until `is_empty` turns false), so an idle server makes no wake-ups.
 //!
-//! Failures (404, 403) are never cached.
+//! Refusals (a `SiteError`) are never cached.
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use crate::http::Status;
 use crate::http::encoding::Coding;
-use crate::site::files::{Resource, Site, StaticFile};
+use crate::site::files::{Resource, Site, SiteError, StaticFile};
 
 /// How long a cached file is served without looking at the disk again.
 pub const FILE_CACHE_REVALIDATE_AFTER: Duration = Duration::from_secs(1);
@@ -99,7 +98,7 @@ impl FileCache {
         path: &mut Vec<u8>,
         trailing_slash: bool,
         now: Instant,
-    ) -> Result<Lookup, Status> {
+    ) -> Result<Lookup, SiteError> {
         let key_len = path.len();
         if trailing_slash {
             path.push(b'/');
@@ -124,9 +123,9 @@ impl FileCache {
             Ok(Resource::File(file)) => file,
             Ok(Resource::DirectoryWithoutSlash) => return Ok(Lookup::DirectoryWithoutSlash),
             Ok(Resource::Listing(dir)) => return Ok(Lookup::Listing(dir)),
-            Err(status) => {
+            Err(error) => {
                 self.entries.remove(&key);
-                return Err(status);
+                return Err(error);
             }
         };
         // `path` now names the file itself (an index file, for a directory).
