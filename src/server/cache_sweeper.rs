@@ -2,7 +2,7 @@
 
 use std::rc::Rc;
 
-use crate::runtime::event_loop::{Context, Step, Wake};
+use crate::runtime::task::{Step, TaskContext, Wake};
 use crate::server::shared::Shared;
 
 /// Closes the file cache's unused entries (see `file_cache`). A task with no fd: only its
@@ -17,7 +17,7 @@ impl CacheSweeper {
         CacheSweeper { shared }
     }
 
-    pub fn resume<T>(&mut self, wake: Wake, cx: &mut Context<'_, T>) -> Step {
+    pub fn resume(&mut self, wake: Wake, cx: &mut TaskContext<'_>) -> Step {
         if wake.shutdown {
             return Step::Done;
         }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::runtime::error_log::{self, Event};
-use crate::runtime::event_loop::{Context, Step, Wake};
+use crate::runtime::task::{Context, Step, Wake};
 use crate::runtime::transport::TcpConnection;
 use crate::server::conn::Connection;
 use crate::server::shared::{ConnectionSlot, Shared};
@@ -205,7 +205,8 @@ impl Listener {
         );
         self.close_idle(cx);
         self.shared.pause_listener(cx.id());
-        cx.set_deadline(Some(cx.now() + ACCEPT_RETRY_DELAY));
+        let retry_at = cx.now() + ACCEPT_RETRY_DELAY;
+        cx.set_deadline(Some(retry_at));
         Step::Blocked
     }
 
@@ -219,7 +220,8 @@ impl Listener {
                 self.backoff.as_millis()
             ),
         );
-        cx.set_deadline(Some(cx.now() + self.backoff));
+        let retry_at = cx.now() + self.backoff;
+        cx.set_deadline(Some(retry_at));
         self.backoff = (self.backoff * 2).min(ACCEPT_BACKOFF_MAX);
         Step::Blocked
     }
@@ -247,7 +249,9 @@ mod tests {
 
     use super::*;
     use crate::http::mime::{ContentType, DEFAULT_TYPE};
-    use crate::runtime::event_loop::{Detached, EventLoop, Notifier, Task};
+    use crate::runtime::event_loop::EventLoop;
+    use crate::runtime::memory::Detached;
+    use crate::runtime::task::{Notifier, Task};
     use crate::server::shared::Timeouts;
     use crate::site::files::{Site, SiteOptions};
     use crate::sys::epoll::Interest;

@@ -2,7 +2,7 @@
 
 use std::rc::Rc;
 
-use crate::runtime::event_loop::{Step, Wake};
+use crate::runtime::task::{Step, Wake};
 use crate::server::shared::Shared;
 
 /// Hands the access log's buffered lines to its writer thread whenever a connection notifies

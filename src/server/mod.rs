@@ -16,7 +16,7 @@ pub mod supervisor;
 
 use std::os::fd::RawFd;
 
-use crate::runtime::event_loop::{Context, Step, Task, Wake};
+use crate::runtime::task::{Context, Step, Task, Wake};
 use crate::runtime::transport::TcpConnection;
 use crate::server::cache_sweeper::CacheSweeper;
 use crate::server::conn::Connection;

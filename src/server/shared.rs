@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use crate::http::date::DateCache;
 use crate::runtime::buffer::BufferPool;
-use crate::runtime::event_loop::{Notifier, TaskId};
+use crate::runtime::task::{Notifier, TaskId};
 use crate::server::access_log::AccessLog;
 use crate::server::idle::{IdleKey, IdleList};
 use crate::site::file_cache::FileCache;

@@ -14,7 +14,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::runtime::error_log::{self, Event};
-use crate::runtime::event_loop::{Context, Step, Wake};
+use crate::runtime::task::{Context, Step, Wake};
 use crate::server::shared::Shared;
 use crate::sys::process::{ServerSignals, signal_name};
 

@@ -7,8 +7,9 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use crate::http::mime::{ContentType, DEFAULT_TYPE};
-use crate::runtime::event_loop::{Detached, Notifier, Step, Wake};
-use crate::runtime::transport::MemoryTransport;
+use crate::runtime::memory::Detached;
+use crate::runtime::memory::MemoryTransport;
+use crate::runtime::task::{Notifier, Step, Wake};
 use crate::server::conn::Connection;
 use crate::server::shared::Timeouts;
 use crate::server::shared::{ConnectionSlot, Shared};

@@ -29,7 +29,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::runtime::error_log::{self, Event, civil_from_days};
-use crate::runtime::event_loop::TaskId;
+use crate::runtime::task::TaskId;
 
 /// Access-log batches waiting for the writer thread before new ones are dropped.
 pub const LOG_QUEUED_BATCHES: usize = 64;

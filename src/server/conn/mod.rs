@@ -44,7 +44,7 @@ use crate::http::chunked::ChunkedDecoder;
 use crate::http::request::{self, Body, Method, Version};
 use crate::http::response::Persistence;
 use crate::runtime::buffer::{InputBuffer, OUTPUT_FLUSH_BYTES, Received};
-use crate::runtime::event_loop::{Context, Step, TaskId, Wake};
+use crate::runtime::task::{Step, TaskContext, TaskId, Wake};
 use crate::runtime::transport::Transport;
 use crate::server::access_log::{AccessLog, LogBook, PendingLine};
 use crate::server::handler::{self, Reply};
@@ -216,7 +216,7 @@ impl<S: Transport> Connection<S> {
         &mut self.stream
     }
 
-    pub fn resume<T>(&mut self, wake: Wake, cx: &mut Context<'_, T>) -> Step {
+    pub fn resume(&mut self, wake: Wake, cx: &mut TaskContext<'_>) -> Step {
         self.can_read |= wake.readable;
         self.can_write |= wake.writable;
         self.peer_closed |= wake.hangup;
@@ -289,7 +289,7 @@ impl<S: Transport> Connection<S> {
     }
 
     /// The current state's deadline has passed.
-    fn on_deadline<T>(&mut self, cx: &mut Context<'_, T>) {
+    fn on_deadline(&mut self, cx: &mut TaskContext<'_>) {
         self.state = match std::mem::replace(&mut self.state, State::Done) {
             // A head or a body begun but not finished in time: tell the client (RFC 9110
             // §15.5.9). Empty lines count as a begun head.
@@ -305,13 +305,13 @@ impl<S: Transport> Connection<S> {
         };
     }
 
-    fn read_head<T>(
+    fn read_head(
         &mut self,
         scanned: usize,
         deadline: Instant,
         idle: bool,
         budget: &mut Budget,
-        cx: &mut Context<'_, T>,
+        cx: &mut TaskContext<'_>,
     ) -> (State, Flow) {
         let empty_lines_len = match self.empty_lines_len() {
             Ok(len) => len,
@@ -430,7 +430,7 @@ impl<S: Transport> Connection<S> {
     }
 
     /// Answers the complete head at the front of the input buffer and picks the next state.
-    fn respond<T>(&mut self, head_len: usize, cx: &mut Context<'_, T>) -> State {
+    fn respond(&mut self, head_len: usize, cx: &mut TaskContext<'_>) -> State {
         // The log shows the request line as received, before any correction.
         let log_start = self
             .shared
@@ -501,7 +501,7 @@ impl<S: Transport> Connection<S> {
 
     /// Renders a held response and picks the next state. `body_unread`: the request's body
     /// may still be on its way, so a close lingers.
-    fn answer<T>(&mut self, held: Held, body_unread: bool, cx: &mut Context<'_, T>) -> State {
+    fn answer(&mut self, held: Held, body_unread: bool, cx: &mut TaskContext<'_>) -> State {
         let date = *self.shared.date.borrow_mut().get(cx.wall_clock());
         let framing = Framing {
             date: &date,
@@ -542,11 +542,11 @@ impl<S: Transport> Connection<S> {
     /// Queues an error response after which the connection closes. `log_start` is the log
     /// line begun for a head that was complete but refused; without one (no complete head),
     /// the request is logged as "-".
-    fn error_response<T>(
+    fn error_response(
         &mut self,
         status: Status,
         log_start: Option<Vec<u8>>,
-        cx: &mut Context<'_, T>,
+        cx: &mut TaskContext<'_>,
     ) -> State {
         let line = match (&self.shared.log, &self.log_book) {
             (Some(log), Some(book)) => {
@@ -560,11 +560,11 @@ impl<S: Transport> Connection<S> {
     }
 
     /// Queues an error response, logged on `line`, after which the connection closes.
-    fn refuse<T>(
+    fn refuse(
         &mut self,
         status: Status,
         line: Option<PendingLine>,
-        cx: &mut Context<'_, T>,
+        cx: &mut TaskContext<'_>,
     ) -> State {
         let date = *self.shared.date.borrow_mut().get(cx.wall_clock());
         self.shared
@@ -591,9 +591,9 @@ impl<S: Transport> Connection<S> {
     }
 
     /// Hands finished log lines over, waking the log's flusher if it needs to run.
-    fn settle_log<T>(
+    fn settle_log(
         &mut self,
-        cx: &mut Context<'_, T>,
+        cx: &mut TaskContext<'_>,
         settle: impl FnOnce(&mut LogBook, &AccessLog, Instant) -> Option<TaskId>,
     ) {
         if let (Some(log), Some(book)) = (&self.shared.log, &mut self.log_book)
@@ -619,13 +619,13 @@ impl<S: Transport> Connection<S> {
         }
     }
 
-    fn discard_body<T>(
+    fn discard_body(
         &mut self,
         mut body: BodyLeft,
         held: Box<Held>,
         deadline: Instant,
         budget: &mut Budget,
-        cx: &mut Context<'_, T>,
+        cx: &mut TaskContext<'_>,
     ) -> (State, Flow) {
         if !self.input.is_empty() {
             let buffered = self.input.filled();
@@ -687,13 +687,13 @@ impl<S: Transport> Connection<S> {
         }
     }
 
-    fn send<T>(
+    fn send(
         &mut self,
         mut file: Option<Box<FileBody>>,
         then: Next,
         mut deadline: Instant,
         budget: &mut Budget,
-        cx: &mut Context<'_, T>,
+        cx: &mut TaskContext<'_>,
     ) -> (State, Flow) {
         // A response from the file cache may have given it its first entry: the cache's
         // sweeper, idle while it was empty, now has something to watch.
@@ -843,12 +843,12 @@ impl<S: Transport> Connection<S> {
 
     /// Accounts for one write: progress spends budget and moves the send deadline; `EAGAIN`
     /// clears `can_write`.
-    fn wrote<T>(
+    fn wrote(
         &mut self,
         result: io::Result<usize>,
         budget: &mut Budget,
         deadline: &mut Instant,
-        cx: &Context<'_, T>,
+        cx: &TaskContext<'_>,
     ) -> Written {
         match result {
             Ok(n) => {
@@ -899,7 +899,7 @@ impl<S> Drop for Connection<S> {
 /// a keep-alive connection moves its deadline on every request, and rewriting the timer set
 /// each time would cost more than an early wake-up, which `on_deadline` recognises (the
 /// state's own deadline has not passed) and answers by re-arming.
-fn arm_deadline<T>(cx: &mut Context<'_, T>, wanted: Option<Instant>) {
+fn arm_deadline(cx: &mut TaskContext<'_>, wanted: Option<Instant>) {
     if let (Some(current), Some(wanted)) = (cx.deadline(), wanted)
         && current <= wanted
         && wanted - current < TIMER_SLACK
