@@ -21,7 +21,7 @@ impl CacheSweeper {
         if wake.shutdown {
             return Step::Done;
         }
-        let next = self.shared.files.borrow_mut().sweep(cx.now());
+        let next = self.shared.files().sweep(cx.now());
         if next.is_none() {
             // Nothing left to watch: idle, without a deadline, until the cache gets an entry.
             self.shared.set_idle_sweeper(cx.id());

@@ -9,10 +9,11 @@ use std::time::Duration;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::runtime::error_log::{self, Event};
-use crate::runtime::task::{Context, Step, Wake};
+use crate::runtime::task::{Context, Step, TaskContext, Wake};
 use crate::runtime::transport::TcpConnection;
 use crate::server::conn::Connection;
-use crate::server::shared::{ConnectionSlot, Shared};
+use crate::server::shared::Shared;
+use crate::server::slots::ConnectionSlot;
 use crate::sys::socket;
 
 /// Connections accepted per resume of the listener before it yields to the connections.
@@ -24,11 +25,6 @@ pub const LISTEN_BACKLOG: i32 = 4096;
 pub const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(100);
 /// Each further accept error in a row doubles the wait, up to this.
 pub const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(2);
-/// When the listener cannot accept for want of a slot or an fd while clients wait, it closes
-/// one in this many of the idle keep-alive connections, oldest first: at least one, at most
-/// `IDLE_CLOSE_MAX` at a time (nginx's proportions).
-pub const IDLE_CLOSE_SHARE: usize = 8;
-pub const IDLE_CLOSE_MAX: usize = 32;
 
 /// Whether other sockets may listen on the same address (one per worker process).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,14 +153,14 @@ impl Listener {
             return Step::Done; // closing the socket refuses new connections
         }
         for _ in 0..ACCEPTS_PER_RESUME {
-            if self.shared.at_connection_limit() {
+            if self.shared.slots().at_limit() {
                 return self.wait_for_slot(cx);
             }
             match socket::accept(self.socket.as_fd()) {
                 Ok((fd, peer)) => {
                     self.backoff = ACCEPT_RETRY_DELAY;
                     let stream = TcpConnection::new(fd);
-                    let slot = ConnectionSlot::claim(&self.shared);
+                    let slot = ConnectionSlot::claim(self.shared.slots());
                     let connection =
                         Connection::new(stream, peer, slot, Rc::clone(&self.shared), cx.now());
                     cx.spawn(T::from(connection));
@@ -186,11 +182,11 @@ impl Listener {
 
     /// At `--max-conns`: if a client waits, close idle connections to make room. Either way
     /// wait, without a deadline, for a slot to be freed; a client arriving wakes us too.
-    fn wait_for_slot<T>(&mut self, cx: &mut Context<'_, T>) -> Step {
+    fn wait_for_slot(&mut self, cx: &mut TaskContext<'_>) -> Step {
         if socket::has_pending(self.socket.as_fd()).unwrap_or(false) {
-            self.close_idle(cx);
+            self.shared.slots().reclaim_idle(cx);
         }
-        self.shared.pause_listener(cx.id());
+        self.shared.slots().pause_listener(cx.id());
         cx.set_deadline(None);
         Step::Blocked
     }
@@ -198,13 +194,13 @@ impl Listener {
     /// Out of fds or memory, with a client in the backlog: close idle connections to make
     /// room, and try again once one has closed, or after a while at the latest, never
     /// spinning on an error that repeats until something closes.
-    fn wait_for_fds<T>(&mut self, error: &io::Error, cx: &mut Context<'_, T>) -> Step {
+    fn wait_for_fds(&mut self, error: &io::Error, cx: &mut TaskContext<'_>) -> Step {
         error_log::warn(
             Event::Accept,
             format_args!("accept: {error}: closing idle connections and retrying"),
         );
-        self.close_idle(cx);
-        self.shared.pause_listener(cx.id());
+        self.shared.slots().reclaim_idle(cx);
+        self.shared.slots().pause_listener(cx.id());
         let retry_at = cx.now() + ACCEPT_RETRY_DELAY;
         cx.set_deadline(Some(retry_at));
         Step::Blocked
@@ -212,7 +208,7 @@ impl Listener {
 
     /// The listening socket itself fails: try again later, each time a little later, up to
     /// `ACCEPT_BACKOFF_MAX`, rather than retry at once every turn.
-    fn back_off<T>(&mut self, error: &io::Error, cx: &mut Context<'_, T>) -> Step {
+    fn back_off(&mut self, error: &io::Error, cx: &mut TaskContext<'_>) -> Step {
         error_log::error(
             Event::Accept,
             format_args!(
@@ -224,18 +220,6 @@ impl Listener {
         cx.set_deadline(Some(retry_at));
         self.backoff = (self.backoff * 2).min(ACCEPT_BACKOFF_MAX);
         Step::Blocked
-    }
-
-    /// Asks the oldest idle connections to close, a share of them at a time (counting those
-    /// already asked, which have not closed yet).
-    fn close_idle<T>(&mut self, cx: &mut Context<'_, T>) {
-        let mut idle = self.shared.idle.borrow_mut();
-        let batch = (idle.len() / IDLE_CLOSE_SHARE).clamp(1, IDLE_CLOSE_MAX);
-        while idle.closing() < batch
-            && let Some(task) = idle.close_oldest()
-        {
-            cx.notify(task);
-        }
     }
 }
 
@@ -329,14 +313,14 @@ mod tests {
         let shared = shared(1, event_loop.notifier());
         let socket = loopback_listener();
         let _client = TcpStream::connect(local_addr(&socket).expect("address")).expect("connect");
-        let slot = ConnectionSlot::claim(&shared);
+        let slot = ConnectionSlot::claim(shared.slots());
         let listener = Listener::new(socket, Rc::clone(&shared));
         event_loop
             .spawn(TestTask::Listener(listener))
             .expect("register the listener");
         event_loop.turn_within(WAIT).expect("turn");
         assert!(
-            shared.at_connection_limit(),
+            shared.slots().at_limit(),
             "the client was taken over the limit"
         );
 
@@ -347,13 +331,13 @@ mod tests {
         let spawned = event_loop.spawn(TestTask::Connection(Box::new(refused)));
         assert!(spawned.is_err(), "epoll accepted a directory");
         assert!(
-            !shared.at_connection_limit(),
+            !shared.slots().at_limit(),
             "the refused connection kept its slot"
         );
 
         event_loop.turn_within(WAIT).expect("turn");
         assert!(
-            shared.at_connection_limit(),
+            shared.slots().at_limit(),
             "the paused listener was not woken to accept the waiting client"
         );
     }

@@ -11,6 +11,7 @@ pub mod render;
 pub mod shared;
 pub mod signals;
 pub mod simulate;
+pub mod slots;
 pub mod start;
 pub mod supervisor;
 

@@ -63,7 +63,7 @@ impl SignalWatcher {
 
     fn announce_drain(&self, signal: i32) {
         let name = signal_name(signal);
-        match self.shared.open_connections() {
+        match self.shared.slots().open() {
             0 => error_log::info(
                 Event::Lifecycle,
                 format_args!("shutting down ({name}): no connections open"),

@@ -11,8 +11,9 @@ use crate::runtime::memory::Detached;
 use crate::runtime::memory::MemoryTransport;
 use crate::runtime::task::{Notifier, Step, Wake};
 use crate::server::conn::Connection;
+use crate::server::shared::Shared;
 use crate::server::shared::Timeouts;
-use crate::server::shared::{ConnectionSlot, Shared};
+use crate::server::slots::ConnectionSlot;
 use crate::site::files::{Site, SiteOptions};
 
 /// More resumes than this without blocking means a task that never yields control.
@@ -53,7 +54,7 @@ impl Simulation {
             Notifier::default(),
         ));
         let now = Instant::now();
-        let slot = ConnectionSlot::claim(&shared);
+        let slot = ConnectionSlot::claim(shared.slots());
         Ok(Simulation {
             connection: Connection::new(MemoryTransport::default(), None, slot, shared, now),
             driver: Detached::default(),

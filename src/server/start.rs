@@ -233,7 +233,7 @@ impl Prepared {
     fn run(mut self) -> Result<Exit, StartError> {
         let exit = self.event_loop.run().map_err(StartError::EventLoop)?;
         // Counted before the loop (and the connections it still holds) is dropped.
-        match (exit, self.shared.open_connections()) {
+        match (exit, self.shared.slots().open()) {
             (Exit::Finished, _) => {
                 error_log::info(Event::Lifecycle, format_args!("stopped"));
             }

@@ -29,10 +29,19 @@
 //! and a malformed body gets 400 before the method is judged. Only `Expect: 100-continue`
 //! is answered without reading the body, and closes.
 //!
+//! The steps live beside this file, each an `impl Connection` block: `read` (heads, and
+//! answering them), `body` (discarding request bodies), `send` (writing responses, then
+//! closing or lingering), and `log` (the access-log hook they call).
+//!
 //! Deadlines: a new connection's first head is due within the head timeout of the accept;
 //! between requests the keep-alive timeout runs until the first byte, then the head timeout
 //! from that byte (empty lines before a request line are bytes of its head); a body is due
 //! within the body timeout of the end of its head.
+
+mod body;
+mod log;
+mod read;
+mod send;
 
 use std::io;
 use std::net::IpAddr;
@@ -41,15 +50,16 @@ use std::time::{Duration, Instant};
 
 use crate::http::Status;
 use crate::http::chunked::ChunkedDecoder;
-use crate::http::request::{self, Body, Method, Version};
 use crate::http::response::Persistence;
-use crate::runtime::buffer::{InputBuffer, OUTPUT_FLUSH_BYTES, Received};
-use crate::runtime::task::{Step, TaskContext, TaskId, Wake};
+use crate::runtime::buffer::{InputBuffer, Received};
+use crate::runtime::task::{Step, TaskContext, Wake};
 use crate::runtime::transport::Transport;
-use crate::server::access_log::{AccessLog, LogBook, PendingLine};
-use crate::server::handler::{self, Reply};
-use crate::server::render::{self, FileBody, Framing, Part, Rendered};
-use crate::server::shared::{ConnectionSlot, Shared};
+use crate::server::access_log::line::PendingLine;
+use crate::server::conn::log::LogHook;
+use crate::server::handler::Reply;
+use crate::server::render::FileBody;
+use crate::server::shared::Shared;
+use crate::server::slots::ConnectionSlot;
 
 /// The largest request head (request line and header fields); beyond it, 414 or 431.
 pub const MAX_HEAD_BYTES: usize = 8 * 1024;
@@ -74,17 +84,17 @@ pub struct Connection<S> {
     shared: Rc<Shared>,
     can_read: bool,
     can_write: bool,
-    /// Empty, without storage, while the connection is idle (see `buffer`).
+    /// Empty, without storage, while the connection is idle (see `runtime::buffer`).
     input: InputBuffer,
     output: Vec<u8>,
     output_sent: usize,
-    /// Lines for the access log, and the client's address; `None` when logging is off.
-    log_book: Option<Box<LogBook>>,
+    /// Where the access log hears of each response (see `log`).
+    log: LogHook,
     /// The peer has shut down its side (EPOLLRDHUP): EOF follows the buffered bytes.
     peer_closed: bool,
     /// The server is shutting down: answer what has arrived, with `Connection: close`.
     draining: bool,
-    /// Its place under `--max-conns`, freed on drop; listed while idle (see `shared`).
+    /// Its place under `--max-conns`, freed on drop; listed while idle (see `slots`).
     slot: ConnectionSlot,
     state: State,
 }
@@ -186,8 +196,8 @@ impl<S: Transport> Connection<S> {
     ) -> Connection<S> {
         // The first request is due within the head timeout of the accept, not the keep-alive
         // timeout: a client that never sends a byte is not kept for the idle time.
-        let deadline = now + shared.timeouts.head;
-        let log_book = shared.log.is_some().then(|| Box::new(LogBook::new(peer)));
+        let deadline = now + shared.timeouts().head;
+        let log = LogHook::new(shared.access_log(), peer);
         Connection {
             stream,
             shared,
@@ -196,7 +206,7 @@ impl<S: Transport> Connection<S> {
             input: InputBuffer::default(),
             output: Vec::new(),
             output_sent: 0,
-            log_book,
+            log,
             peer_closed: false,
             draining: false,
             slot,
@@ -267,10 +277,7 @@ impl<S: Transport> Connection<S> {
                             self.slot.enter_idle(cx.id());
                         }
                     }
-                    Step::Done => {
-                        let sent = self.output_sent;
-                        self.settle_log(cx, |book, log, now| book.close(log, sent, now));
-                    }
+                    Step::Done => self.log.closed(self.output_sent, cx),
                     Step::Yield => {}
                 }
                 return step;
@@ -305,569 +312,10 @@ impl<S: Transport> Connection<S> {
         };
     }
 
-    fn read_head(
-        &mut self,
-        scanned: usize,
-        deadline: Instant,
-        idle: bool,
-        budget: &mut Budget,
-        cx: &mut TaskContext<'_>,
-    ) -> (State, Flow) {
-        let empty_lines_len = match self.empty_lines_len() {
-            Ok(len) => len,
-            Err(status) => return (self.error_response(status, None, cx), Flow::Continue),
-        };
-        let head = self
-            .input
-            .filled()
-            .get(empty_lines_len..)
-            .unwrap_or_default();
-        // `scanned` counts the empty lines too; only what follows them can end a head.
-        let from = scanned.saturating_sub(empty_lines_len);
-        match request::find_head_end(head, from, MAX_HEAD_BYTES) {
-            Ok(Some(head_len)) => {
-                // Whatever this resume has spent (requests answered, bytes written, as after
-                // a large listing), the next request waits for the next turn.
-                if budget.requests == 0 || budget.send_bytes == 0 {
-                    let state = State::ReadHead {
-                        scanned,
-                        deadline,
-                        idle,
-                    };
-                    return (state, Flow::Stop(Step::Yield));
-                }
-                budget.requests -= 1;
-                self.input.consume(empty_lines_len);
-                return (self.respond(head_len, cx), Flow::Continue);
-            }
-            Ok(None) => {}
-            Err(status) => return (self.error_response(status, None, cx), Flow::Continue),
-        }
-        let scanned = self.input.filled().len();
-        if !self.output.is_empty() {
-            // Answer what we have before waiting: the client may be waiting for it.
-            let state = State::Send {
-                file: None,
-                then: Next::ReadHead,
-                deadline: cx.now() + self.shared.timeouts.send,
-            };
-            return (state, Flow::Continue);
-        }
-        if !self.can_read {
-            return self.wait_for_head(scanned, deadline, idle);
-        }
-        self.shared.buffers.borrow_mut().fill_input(&mut self.input);
-        if self.input.is_full() {
-            return self.wait_for_head(scanned, deadline, idle);
-        }
-        match self.receive(budget) {
-            Inflow::End => (State::Done, Flow::Stop(Step::Done)),
-            Inflow::Bytes => {
-                // The first byte after an idle wait starts the head's time, once: the bytes
-                // stay buffered until the head is complete, so `idle` cannot come back.
-                let deadline = if idle {
-                    cx.now() + self.shared.timeouts.head
-                } else {
-                    deadline
-                };
-                let state = State::ReadHead {
-                    scanned,
-                    deadline,
-                    idle: false,
-                };
-                (state, Flow::Continue)
-            }
-            Inflow::Dry => self.wait_for_head(scanned, deadline, idle),
-        }
-    }
-
-    /// Nothing more to read for now. An idle connection of a draining server closes here;
-    /// one with part of a head waits for the rest (or its deadline).
-    fn wait_for_head(&mut self, scanned: usize, deadline: Instant, idle: bool) -> (State, Flow) {
-        if self.draining && self.input.is_empty() {
-            return (State::Done, Flow::Stop(Step::Done));
-        }
-        // Idle between requests: the buffers go back to the pool (output is empty here, or
-        // the state would have been Send).
-        self.shared
-            .buffers
-            .borrow_mut()
-            .release(&mut self.input, &mut self.output);
-        let state = State::ReadHead {
-            scanned,
-            deadline,
-            idle,
-        };
-        (state, Flow::Stop(Step::Blocked))
-    }
-
-    /// A read that did not fill the buffer emptied the socket's queue: the next bytes to
-    /// arrive raise a new edge, so the `EAGAIN` read that would prove it can be skipped.
-    /// Not after a hang-up, though: no edge will announce the EOF that is still to be read.
-    fn note_short_read(&mut self, received: Received) {
-        if received.short && !self.peer_closed {
-            self.can_read = false;
-        }
-    }
-
-    /// The length of the empty lines at the front of the buffer, which RFC 9112 §2.2 asks a
-    /// server to ignore before a request line (at least one). They are consumed only with
-    /// the head after them, so they count as its bytes: they start its deadline and cannot
-    /// restart it, and a timeout after them is answered and logged. More than
-    /// `MAX_EMPTY_LINES_BEFORE_REQUEST` is 400.
-    fn empty_lines_len(&self) -> Result<usize, Status> {
-        let lines = self
-            .input
-            .filled()
-            .chunks_exact(2)
-            .take(MAX_EMPTY_LINES_BEFORE_REQUEST + 1)
-            .take_while(|pair| *pair == b"\r\n")
-            .count();
-        if lines > MAX_EMPTY_LINES_BEFORE_REQUEST {
-            return Err(Status::BadRequest);
-        }
-        Ok(lines * 2)
-    }
-
-    /// Answers the complete head at the front of the input buffer and picks the next state.
-    fn respond(&mut self, head_len: usize, cx: &mut TaskContext<'_>) -> State {
-        // The log shows the request line as received, before any correction.
-        let log_start = self
-            .shared
-            .log
-            .as_ref()
-            .zip(self.log_book.as_ref())
-            .map(|(log, book)| {
-                let line = request::request_line(&self.input.filled()[..head_len]);
-                log.begin(book.peer(), line, cx.wall_clock())
-            });
-        request::downgrade_minor_version(&mut self.input.filled_mut()[..head_len]);
-        let head = &self.input.filled()[..head_len];
-        let request = match request::parse(head, self.shared.max_body_bytes) {
-            Ok(request) => request,
-            Err(status) => return self.error_response(status, log_start, cx),
-        };
-        let reply = handler::respond(
-            &self.shared.site,
-            &mut self.shared.files.borrow_mut(),
-            &request,
-            &mut self.shared.path.borrow_mut(),
-            cx.now(),
-            cx.wall_clock(),
-        );
-        let head_only = request.method == Method::Head;
-        self.slot.note_request();
-
-        // A client that sent `Expect: 100-continue` may be holding its body back; rather than
-        // invite a body we would only discard, answer and close (RFC 9110 §10.1.1).
-        // A 400 means we misunderstood the client somewhere: do not bet the next request on it.
-        let has_body = !matches!(request.body, Body::None);
-        let must_close = !request.keep_alive
-            || (request.expect_continue && has_body)
-            || reply.status() == Status::BadRequest
-            || self.draining;
-        let keep_alive = !must_close;
-        let persistence = match (keep_alive, request.version) {
-            (false, _) => Persistence::Close,
-            (true, Version::Http10) => Persistence::KeepAlive10,
-            (true, Version::Http11) => Persistence::KeepAlive11,
-        };
-        let log_line = log_start
-            .map(|start| PendingLine::new(start, request.referer, request.user_agent, cx.now()));
-        let body = match request.body {
-            Body::None => None,
-            Body::Length(len) => Some(BodyLeft::Length(len)),
-            Body::Chunked(decoder) => Some(BodyLeft::Chunked(Box::new(decoder))),
-        };
-        let expect_continue = request.expect_continue;
-        self.input.consume(head_len);
-        let held = Held {
-            reply,
-            persistence,
-            head_only,
-            log_line,
-        };
-        match body {
-            None => self.answer(held, false, cx),
-            Some(_) if expect_continue => self.answer(held, true, cx),
-            // The body's time runs from the end of its head, for the whole body.
-            Some(body) => State::DiscardBody {
-                body,
-                held: Box::new(held),
-                deadline: cx.now() + self.shared.timeouts.body,
-            },
-        }
-    }
-
-    /// Renders a held response and picks the next state. `body_unread`: the request's body
-    /// may still be on its way, so a close lingers.
-    fn answer(&mut self, held: Held, body_unread: bool, cx: &mut TaskContext<'_>) -> State {
-        let date = *self.shared.date.borrow_mut().get(cx.wall_clock());
-        let framing = Framing {
-            date: &date,
-            persistence: held.persistence,
-            head_only: held.head_only,
-            cache_control: self.shared.cache_control.as_deref(),
-        };
-        self.shared
-            .buffers
-            .borrow_mut()
-            .fill_output(&mut self.output);
-        let rendered = render::render(held.reply, &framing, &mut self.output);
-        if let Some(line) = held.log_line {
-            self.log_response(line, &rendered);
-        }
-        let now = cx.now();
-        let next = match held.persistence {
-            Persistence::Close => Next::Close {
-                linger: body_unread
-                    || !self.input.is_empty()
-                    || rendered.status == Status::BadRequest,
-            },
-            Persistence::KeepAlive10 | Persistence::KeepAlive11 => Next::ReadHead,
-        };
-        let file = rendered.file;
-        match next {
-            Next::ReadHead if file.is_none() && self.output.len() < OUTPUT_FLUSH_BYTES => {
-                self.read_head_state(now)
-            }
-            then => State::Send {
-                file,
-                then,
-                deadline: now + self.shared.timeouts.send,
-            },
-        }
-    }
-
-    /// Queues an error response after which the connection closes. `log_start` is the log
-    /// line begun for a head that was complete but refused; without one (no complete head),
-    /// the request is logged as "-".
-    fn error_response(
-        &mut self,
-        status: Status,
-        log_start: Option<Vec<u8>>,
-        cx: &mut TaskContext<'_>,
-    ) -> State {
-        let line = match (&self.shared.log, &self.log_book) {
-            (Some(log), Some(book)) => {
-                let start =
-                    log_start.unwrap_or_else(|| log.begin(book.peer(), b"-", cx.wall_clock()));
-                Some(PendingLine::new(start, None, None, cx.now()))
-            }
-            _ => None,
-        };
-        self.refuse(status, line, cx)
-    }
-
-    /// Queues an error response, logged on `line`, after which the connection closes.
-    fn refuse(
-        &mut self,
-        status: Status,
-        line: Option<PendingLine>,
-        cx: &mut TaskContext<'_>,
-    ) -> State {
-        let date = *self.shared.date.borrow_mut().get(cx.wall_clock());
-        self.shared
-            .buffers
-            .borrow_mut()
-            .fill_output(&mut self.output);
-        let rendered = render::render_fatal(status, &date, &mut self.output);
-        if let Some(line) = line {
-            self.log_response(line, &rendered);
-        }
-        State::Send {
-            file: None,
-            then: Next::Close { linger: true },
-            deadline: cx.now() + self.shared.timeouts.send,
-        }
-    }
-
-    fn log_response(&mut self, mut line: PendingLine, rendered: &Rendered) {
-        line.status = rendered.status.code();
-        let body_start = rendered.body_start(&self.output);
-        if let Some(book) = &mut self.log_book {
-            book.push(line, body_start, self.output.len(), rendered.file.is_some());
-        }
-    }
-
-    /// Hands finished log lines over, waking the log's flusher if it needs to run.
-    fn settle_log(
-        &mut self,
-        cx: &mut TaskContext<'_>,
-        settle: impl FnOnce(&mut LogBook, &AccessLog, Instant) -> Option<TaskId>,
-    ) {
-        if let (Some(log), Some(book)) = (&self.shared.log, &mut self.log_book)
-            && let Some(flusher) = settle(book, log, cx.now())
-        {
-            cx.notify(flusher);
-        }
-    }
-
-    /// Waiting for the next request: idle if nothing of it has arrived yet, else its head's
-    /// time starts now (its bytes came with the previous request).
-    fn read_head_state(&self, now: Instant) -> State {
-        let idle = self.input.is_empty();
-        let timeout = if idle {
-            self.shared.timeouts.keepalive
-        } else {
-            self.shared.timeouts.head
-        };
-        State::ReadHead {
-            scanned: 0,
-            deadline: now + timeout,
-            idle,
-        }
-    }
-
-    fn discard_body(
-        &mut self,
-        mut body: BodyLeft,
-        held: Box<Held>,
-        deadline: Instant,
-        budget: &mut Budget,
-        cx: &mut TaskContext<'_>,
-    ) -> (State, Flow) {
-        if !self.input.is_empty() {
-            let buffered = self.input.filled();
-            let used = match &mut body {
-                BodyLeft::Length(left) => {
-                    let used =
-                        usize::try_from(*left).map_or(buffered.len(), |l| l.min(buffered.len()));
-                    *left -= used as u64;
-                    Ok(used)
-                }
-                BodyLeft::Chunked(decoder) => decoder.feed(buffered),
-            };
-            let used = match used {
-                Ok(used) => used,
-                // Framing is judged before the method: a malformed body gets its own status
-                // in place of the held response (a 405, say), and the connection closes.
-                Err(status) => return (self.refuse(status, held.log_line, cx), Flow::Continue),
-            };
-            self.input.consume(used);
-            let finished = match &body {
-                BodyLeft::Length(left) => *left == 0,
-                BodyLeft::Chunked(decoder) => decoder.is_done(),
-            };
-            if finished {
-                return (self.answer(*held, false, cx), Flow::Continue);
-            }
-            let state = State::DiscardBody {
-                body,
-                held,
-                deadline,
-            };
-            return (state, Flow::Continue);
-        }
-        let waiting = |body, held, step| {
-            let state = State::DiscardBody {
-                body,
-                held,
-                deadline,
-            };
-            (state, Flow::Stop(step))
-        };
-        if !self.can_read {
-            return waiting(body, held, Step::Blocked);
-        }
-        if budget.read_bytes == 0 {
-            return waiting(body, held, Step::Yield);
-        }
-        match self.receive(budget) {
-            Inflow::End => (State::Done, Flow::Stop(Step::Done)),
-            Inflow::Bytes => {
-                let state = State::DiscardBody {
-                    body,
-                    held,
-                    deadline,
-                };
-                (state, Flow::Continue)
-            }
-            Inflow::Dry => waiting(body, held, Step::Blocked),
-        }
-    }
-
-    fn send(
-        &mut self,
-        mut file: Option<Box<FileBody>>,
-        then: Next,
-        mut deadline: Instant,
-        budget: &mut Budget,
-        cx: &mut TaskContext<'_>,
-    ) -> (State, Flow) {
-        // A response from the file cache may have given it its first entry: the cache's
-        // sweeper, idle while it was empty, now has something to watch.
-        if let Some(sweeper) = self.shared.sweeper_to_wake() {
-            cx.notify(sweeper);
-        }
-        let blocked = |file, then, deadline| {
-            (
-                State::Send {
-                    file,
-                    then,
-                    deadline,
-                },
-                Flow::Stop(Step::Blocked),
-            )
-        };
-        loop {
-            while self.output_sent < self.output.len() {
-                if !self.can_write {
-                    return blocked(file, then, deadline);
-                }
-                // "More follows" holds a short segment back until the peer ACKs or ~200 ms
-                // pass: only for output that file bytes will follow at once, never for the
-                // end of a response (a keep-alive client is waiting for it).
-                let more = file.as_deref().is_some_and(FileBody::file_bytes_follow);
-                let result = self.stream.send(&self.output[self.output_sent..], more);
-                match self.wrote(result, budget, &mut deadline, cx) {
-                    Written::Bytes(n) => self.output_sent += n,
-                    Written::Blocked => return blocked(file, then, deadline),
-                    Written::Failed => return (State::Done, Flow::Stop(Step::Done)),
-                }
-            }
-            self.settle_log(cx, |book, log, now| book.output_written(log, now));
-            self.output.clear();
-            self.output_sent = 0;
-
-            let Some(body) = &mut file else {
-                break;
-            };
-            if body.offset == body.end {
-                // The current range is done: queue the next part of a multipart body.
-                match body.parts.pop_front() {
-                    Some(Part::Bytes(bytes)) => {
-                        if let Some(book) = &mut self.log_book {
-                            book.file_bytes(bytes.len() as u64);
-                        }
-                        self.output.extend_from_slice(&bytes);
-                    }
-                    Some(Part::Range(range)) => {
-                        body.offset = range.first;
-                        body.end = range.last + 1;
-                    }
-                    None => {
-                        file = None;
-                        self.settle_log(cx, |book, log, now| book.file_done(log, now));
-                    }
-                }
-                continue;
-            }
-            if budget.send_bytes == 0 {
-                let state = State::Send {
-                    file,
-                    then,
-                    deadline,
-                };
-                return (state, Flow::Stop(Step::Yield));
-            }
-            if !self.can_write {
-                return blocked(file, then, deadline);
-            }
-            let left = usize::try_from(body.end - body.offset).unwrap_or(usize::MAX);
-            // A whole chunk even when the budget has less left: the budget decides whether to
-            // write again, not how much, so a 1 MiB file is not split into 1 MiB and a tail.
-            let len = left.min(SEND_BUDGET_BYTES);
-            let result = self
-                .stream
-                .send_file(&body.file.file, &mut body.offset, len);
-            match self.wrote(result, budget, &mut deadline, cx) {
-                // The file shrank under us: the promised length cannot be kept, so the
-                // only honest end is to close.
-                Written::Bytes(0) | Written::Failed => {
-                    return (State::Done, Flow::Stop(Step::Done));
-                }
-                Written::Bytes(n) => {
-                    if let Some(book) = &mut self.log_book {
-                        book.file_bytes(n as u64);
-                    }
-                }
-                Written::Blocked => return blocked(file, then, deadline),
-            }
-        }
-
-        let now = cx.now();
-        let state = match then {
-            Next::ReadHead => self.read_head_state(now),
-            Next::Close { linger } => {
-                self.input.clear();
-                // Nothing more can be waiting (the last read found the queue empty and no
-                // edge has come since): closing sends a plain FIN after the response.
-                if !linger && !self.can_read {
-                    return (State::Done, Flow::Stop(Step::Done));
-                }
-                if self.stream.shutdown_write().is_err() {
-                    return (State::Done, Flow::Stop(Step::Done));
-                }
-                if !linger {
-                    return self.close_unless_more_arrived(now, budget);
-                }
-                State::Linger {
-                    deadline: now + LINGER_TIMEOUT,
-                }
-            }
-        };
-        (state, Flow::Continue)
-    }
-
-    /// The client has no reason to send more: if nothing has arrived, close at once (our FIN
-    /// is out, the receive queue is empty, so the close is clean); else linger after all.
-    fn close_unless_more_arrived(&mut self, now: Instant, budget: &mut Budget) -> (State, Flow) {
-        match self.receive(budget) {
-            Inflow::Bytes => {
-                self.input.clear();
-                let state = State::Linger {
-                    deadline: now + LINGER_TIMEOUT,
-                };
-                (state, Flow::Continue)
-            }
-            Inflow::End | Inflow::Dry => (State::Done, Flow::Stop(Step::Done)),
-        }
-    }
-
-    /// Reads and drops what the client still sends, until it closes (or the deadline).
-    fn linger(&mut self, deadline: Instant, budget: &mut Budget) -> (State, Flow) {
-        loop {
-            if !self.can_read {
-                return (State::Linger { deadline }, Flow::Stop(Step::Blocked));
-            }
-            if budget.read_bytes == 0 {
-                return (State::Linger { deadline }, Flow::Stop(Step::Yield));
-            }
-            self.input.clear();
-            if let Inflow::End = self.receive(budget) {
-                return (State::Done, Flow::Stop(Step::Done));
-            }
-        }
-    }
-
-    /// Accounts for one write: progress spends budget and moves the send deadline; `EAGAIN`
-    /// clears `can_write`.
-    fn wrote(
-        &mut self,
-        result: io::Result<usize>,
-        budget: &mut Budget,
-        deadline: &mut Instant,
-        cx: &TaskContext<'_>,
-    ) -> Written {
-        match result {
-            Ok(n) => {
-                budget.send_bytes = budget.send_bytes.saturating_sub(n);
-                *deadline = cx.now() + self.shared.timeouts.send;
-                Written::Bytes(n)
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                self.can_write = false;
-                Written::Blocked
-            }
-            Err(_) => Written::Failed,
-        }
-    }
-
     /// Reads what the socket has into the input buffer (taking storage from the pool), and
     /// charges it to this resume's read budget.
     fn receive(&mut self, budget: &mut Budget) -> Inflow {
-        self.shared.buffers.borrow_mut().fill_input(&mut self.input);
+        self.shared.buffers().fill_input(&mut self.input);
         match self.input.receive(&mut self.stream) {
             Ok(received) if received.len == 0 => Inflow::End,
             Ok(received) => {
@@ -882,6 +330,15 @@ impl<S: Transport> Connection<S> {
             Err(_) => Inflow::End,
         }
     }
+
+    /// A read that did not fill the buffer emptied the socket's queue: the next bytes to
+    /// arrive raise a new edge, so the `EAGAIN` read that would prove it can be skipped.
+    /// Not after a hang-up, though: no edge will announce the EOF that is still to be read.
+    fn note_short_read(&mut self, received: Received) {
+        if received.short && !self.peer_closed {
+            self.can_read = false;
+        }
+    }
 }
 
 impl<S> Drop for Connection<S> {
@@ -889,8 +346,7 @@ impl<S> Drop for Connection<S> {
         self.input.clear();
         self.output.clear();
         self.shared
-            .buffers
-            .borrow_mut()
+            .buffers()
             .release(&mut self.input, &mut self.output);
     }
 }
