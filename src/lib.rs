@@ -1,8 +1,18 @@
 //! tinyhttpd: a single-threaded HTTP/1.1 static file server on a hand-written epoll loop.
 //!
-//! Read it top down: `event_loop` (the loop and the `Task` trait) → `listener` and `conn`
-//! (the two task kinds) → `http` (pure parsing and response heads) and `files` (the site on
-//! disk) → `sys` (every syscall, and all the `unsafe`).
+//! The folders are layers, and each uses only itself and the layers below it:
+//!
+//! ```text
+//! main.rs, lib.rs, config.rs    the command line, the choice of one server or workers
+//! server/                       the task kinds and their wiring, the handler, the renderer
+//! site/                         URL path -> what it names on disk
+//! runtime/                      the loop, tasks, timers, buffers, transports, the error log
+//! http/, sys/                   pure protocol; every syscall
+//! ```
+//!
+//! Read it top down: `runtime::event_loop` (the loop) and `runtime::task` (the `Task` trait)
+//! → `server::listener` and `server::conn` (the two main task kinds) → `server::handler` and
+//! `site` (what a request names) → `http` (pure parsing and response heads) → `sys`.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]

@@ -21,7 +21,7 @@ pub struct Wake {
     pub hangup: bool,
     /// Its deadline passed.
     pub deadline: bool,
-    /// Another task called `Context::notify` for it, or something called `Notifier::notify`.
+    /// Another task called `TaskContext::notify` for it, or something called `Notifier::notify`.
     pub notified: bool,
     /// The server is shutting down: finish what is in flight, take nothing new.
     pub shutdown: bool,
@@ -174,7 +174,7 @@ pub struct Notifier {
 }
 
 impl Notifier {
-    /// Queues `task` as `Context::notify` would; a task that has finished is not woken.
+    /// Queues `task` as `TaskContext::notify` would; a task that has finished is not woken.
     pub fn notify(&self, task: TaskId) {
         self.pending.borrow_mut().push(task);
     }

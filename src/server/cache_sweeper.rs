@@ -5,7 +5,7 @@ use std::rc::Rc;
 use crate::runtime::task::{Step, TaskContext, Wake};
 use crate::server::shared::Shared;
 
-/// Closes the file cache's unused entries (see `file_cache`). A task with no fd: only its
+/// Closes the file cache's unused entries (see `site::file_cache`). A task with no fd: only its
 /// deadline wakes it, set while the cache holds entries, or a connection's notification when
 /// an empty cache gets one.
 pub struct CacheSweeper {

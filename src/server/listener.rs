@@ -144,7 +144,7 @@ impl Listener {
     /// Accepts until the backlog is empty (edge-triggered), a batch at a time so a flood of
     /// new connections cannot starve the established ones. When it cannot accept for want of
     /// a slot or an fd, it makes room by closing idle connections and waits for a slot to be
-    /// freed (see `shared`).
+    /// freed (see `slots`).
     pub fn resume<T>(&mut self, wake: Wake, cx: &mut Context<'_, T>) -> Step
     where
         T: From<Connection<TcpConnection>>,
