@@ -97,9 +97,6 @@ def main() -> int:
             target = resolve(ref, modules)
             if not target or target == module:
                 continue
-            # A folder's mod.rs declares its children: that is ownership, not use.
-            if target[: len(module)] == module:
-                continue
             if target in edges[module]:
                 continue
             edges[module].add(target)
@@ -110,7 +107,8 @@ def main() -> int:
                     f"(layer {rank(target)} from layer {rank(module)})"
                 )
 
-    # Cycles: depth-first search over file-level edges, ignoring parent -> child ownership.
+    # Cycles: depth-first search over file-level edges. A folder's mod.rs declares its children
+    # with `mod`, which is not a `crate::` path; only what it really uses counts.
     state, stack = {}, []
 
     def visit(node):

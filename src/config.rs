@@ -1,84 +1,17 @@
-//! Every limit and timeout, named with its unit and defined once, and the command line that
-//! sets the ones an operator may change.
+//! The command line: the limits and timeouts an operator may change. Fixed limits live as
+//! named constants beside the code they bound.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
 
-use crate::error_log::Level;
-
-/// The largest request head (request line and header fields); beyond it, 414 or 431.
-pub const MAX_HEAD_BYTES: usize = 8 * 1024;
-/// Empty lines accepted before a request line (RFC 9112 §2.2 asks for at least one, for
-/// clients that end a body with a stray CRLF); beyond them, 400.
-pub const MAX_EMPTY_LINES_BEFORE_REQUEST: usize = 4;
-/// A connection's input buffer: one maximal head plus room for pipelined requests behind it.
-pub const INPUT_BUFFER_BYTES: usize = 16 * 1024;
-/// Responses are batched into one write until this much is waiting.
-pub const OUTPUT_FLUSH_BYTES: usize = 64 * 1024;
-/// Bytes one connection may send per resume before it yields to the others.
-pub const SEND_BUDGET_BYTES: usize = 1024 * 1024;
-/// Bytes one connection may read per resume while discarding a body or lingering before
-/// it yields: a client flooding us cannot hold the loop.
-pub const READ_BUDGET_BYTES: usize = 256 * 1024;
-/// Requests one connection may parse per resume before it yields to the others.
-pub const REQUESTS_PER_RESUME: usize = 64;
-/// Connections accepted per resume of the listener before it yields to the connections.
-pub const ACCEPTS_PER_RESUME: usize = 64;
-/// The listen(2) backlog; the kernel caps it at net.core.somaxconn.
-pub const LISTEN_BACKLOG: i32 = 4096;
-/// How long the listener waits before accepting again after running out of fds or memory,
-/// and after the first accept error that is about the listening socket, not one connection.
-pub const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(100);
-/// Each further accept error in a row doubles the wait, up to this.
-pub const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(2);
-/// When the listener cannot accept for want of a slot or an fd while clients wait, it closes
-/// one in this many of the idle keep-alive connections, oldest first: at least one, at most
-/// `IDLE_CLOSE_MAX` at a time (nginx's proportions).
-pub const IDLE_CLOSE_SHARE: usize = 8;
-pub const IDLE_CLOSE_MAX: usize = 32;
-/// Idle buffers kept for reuse; beyond these counts, returned buffers are freed.
-pub const POOLED_INPUT_BUFFERS: usize = 1024;
-pub const POOLED_OUTPUT_BUFFERS: usize = 1024;
-/// An output vector that grew past this (a large listing) is freed rather than pooled.
-pub const POOLED_OUTPUT_MAX_BYTES: usize = 2 * OUTPUT_FLUSH_BYTES;
-/// How long a cached file is served without looking at the disk again.
-pub const FILE_CACHE_REVALIDATE_AFTER: Duration = Duration::from_secs(1);
-/// A cached file no request has used for this long is closed (a deleted file's space is
-/// returned then). Short, because an entry unused for longer than `FILE_CACHE_REVALIDATE_AFTER`
-/// is opened again on its next use anyway: closing it costs at most a re-read of a small file.
-pub const FILE_CACHE_CLOSE_UNUSED_AFTER: Duration = Duration::from_secs(2);
-/// Sweeps of the file cache are at least this far apart, so an unused entry is closed at most
-/// `FILE_CACHE_CLOSE_UNUSED_AFTER` plus this after its last use.
-pub const FILE_CACHE_SWEEP_SLACK: Duration = Duration::from_millis(500);
-/// At most this many paths are kept (each with up to two variants open); memory for
-/// inlined bytes is bounded by three times this times `INLINE_FILE_MAX_BYTES`.
-pub const FILE_CACHE_ENTRIES: usize = 1024;
-/// Files up to this size are read into memory once, so their responses are a copy into the
-/// output buffer and pipelined responses leave in one write.
-pub const INLINE_FILE_MAX_BYTES: u64 = 16 * 1024;
-/// A listing stops after this many entries, with a note: it is built on the loop thread (an
-/// lstat per entry), so this bounds how long one listing holds every other connection.
-pub const LISTING_MAX_ENTRIES: usize = 2_000;
-/// Access-log batches waiting for the writer thread before new ones are dropped.
-pub const LOG_QUEUED_BATCHES: usize = 64;
-/// An access-log batch is handed to the writer early once it is this large.
-pub const LOG_FLUSH_BYTES: usize = 64 * 1024;
-/// Error-log lines of one kind (`error_log::Event`) written per second; the rest are counted
-/// and reported as suppressed.
-pub const ERROR_LOG_LINES_PER_SECOND: u32 = 10;
-/// Error-log lines waiting for the writer thread before new ones are dropped.
-pub const ERROR_LOG_QUEUED_LINES: usize = 256;
-/// A worker that dies sooner than this after starting is restarted only after this delay,
-/// so a worker that cannot run does not make the supervisor spin.
-pub const WORKER_RESTART_BACKOFF: Duration = Duration::from_secs(1);
-/// How far a connection's timer may lag behind its real deadline before it is re-armed.
-pub const TIMER_SLACK: Duration = Duration::from_millis(500);
-/// How long a closing connection keeps reading what the client still sends, so the kernel
-/// does not answer those bytes with a reset that could destroy our last response in flight.
-pub const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
+use crate::http::mime::ContentType;
+use crate::runtime::error_log::Level;
+use crate::server::shared::Timeouts;
+use crate::server::start::Settings;
+use crate::site::files::SiteOptions;
 
 /// The longest timeout a flag may set (a year): far beyond any use, and far from the point
 /// where adding it to the clock would overflow.
@@ -177,15 +110,6 @@ pub struct Config {
     pub drain_timeout: u64,
 }
 
-/// The timeouts a connection applies, from the command line.
-#[derive(Clone, Copy, Debug)]
-pub struct Timeouts {
-    pub head: Duration,
-    pub body: Duration,
-    pub keepalive: Duration,
-    pub send: Duration,
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Workers {
     Count(usize),
@@ -206,23 +130,42 @@ fn parse_workers(value: &str) -> Result<Workers, String> {
 const MAX_WORKERS: usize = 1024;
 
 impl Config {
-    pub fn workers(&self) -> usize {
-        match self.workers {
+    /// What the server needs from the command line, in its own terms.
+    pub fn settings(&self) -> Settings {
+        let workers = match self.workers {
             Workers::Count(n) => n,
             Workers::PerCpu => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        }
-    }
-
-    pub fn drain_timeout(&self) -> Duration {
-        Duration::from_secs(self.drain_timeout)
-    }
-
-    pub fn timeouts(&self) -> Timeouts {
-        Timeouts {
-            head: Duration::from_secs(self.head_timeout),
-            body: Duration::from_secs(self.body_timeout),
-            keepalive: Duration::from_secs(self.keepalive_timeout),
-            send: Duration::from_secs(self.send_timeout),
+        };
+        let site = SiteOptions {
+            index_name: self.index.clone(),
+            serve_hidden: self.serve_hidden,
+            autoindex: self.autoindex,
+            // Lives as long as the process: the type is referenced by every cached file.
+            default_type: ContentType::new(Box::leak(self.default_type.clone().into_boxed_str())),
+            error_pages: self
+                .error_page
+                .iter()
+                .map(|page| (page.code, page.path.as_bytes().to_vec()))
+                .collect(),
+        };
+        Settings {
+            addr: SocketAddr::new(self.bind, self.port),
+            root: self.root.clone(),
+            site,
+            cache_control: self.cache_control.clone(),
+            access_log: self.access_log.clone(),
+            error_log: self.error_log.clone(),
+            log_level: self.log_level,
+            timeouts: Timeouts {
+                head: Duration::from_secs(self.head_timeout),
+                body: Duration::from_secs(self.body_timeout),
+                keepalive: Duration::from_secs(self.keepalive_timeout),
+                send: Duration::from_secs(self.send_timeout),
+            },
+            max_body_bytes: self.max_body_bytes,
+            max_connections: usize::try_from(self.max_conns).unwrap_or(usize::MAX),
+            drain_timeout: Duration::from_secs(self.drain_timeout),
+            workers,
         }
     }
 }

@@ -1,31 +1,44 @@
 //! tinyhttpd: a single-threaded HTTP/1.1 static file server on a hand-written epoll loop.
 //!
-//! Read it top down: `event_loop` (the loop and the `Task` trait) → `listener` and `conn`
-//! (the two task kinds) → `http` (pure parsing and response heads) and `files` (the site on
-//! disk) → `sys` (every syscall, and all the `unsafe`).
+//! The folders are layers, and each uses only itself and the layers below it:
+//!
+//! ```text
+//! main.rs, lib.rs, config.rs    the command line, the choice of one server or workers
+//! server/                       the task kinds and their wiring, the handler, the renderer
+//! site/                         URL path -> what it names on disk
+//! runtime/                      the loop, tasks, timers, buffers, transports, the error log
+//! http/, sys/                   pure protocol; every syscall
+//! ```
+//!
+//! Read it top down: `runtime::event_loop` (the loop) and `runtime::task` (the `Task` trait)
+//! → `server::listener` and `server::conn` (the two main task kinds) → `server::handler` and
+//! `site` (what a request names) → `http` (pure parsing and response heads) → `sys`.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-pub mod access_log;
-pub mod buffer;
 pub mod config;
-pub mod conn;
-pub mod error_log;
-pub mod event_loop;
-pub mod file_cache;
-pub mod files;
-pub mod handler;
 pub mod http;
-pub mod idle;
-pub mod listener;
-pub mod listing;
-pub mod render;
+pub mod runtime;
 pub mod server;
-pub mod shared;
-pub mod shutdown;
-pub mod simulate;
-pub mod supervisor;
+pub mod site;
 pub mod sys;
-pub mod timer;
-pub mod transport;
+
+use crate::config::Config;
+use crate::runtime::event_loop::Exit;
+use crate::server::start::{self, StartError};
+use crate::server::supervisor;
+
+/// Runs the server `config` describes: one in this process, or with `--workers` above 1, a
+/// supervisor of that many worker processes (each of which returns here with its own result,
+/// `fork` returning twice).
+pub fn run(config: &Config) -> Result<Exit, StartError> {
+    let settings = config.settings();
+    let site = start::open(&settings)?;
+    if settings.workers > 1 {
+        start::check_access_log(&settings)?;
+        drop(site);
+        return supervisor::run(&settings);
+    }
+    start::single(&settings, site)
+}

@@ -22,7 +22,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
     };
-    match tinyhttpd::server::run(&config) {
+    match tinyhttpd::run(&config) {
         // How the server ended, a drain cut short included, is in the error log.
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {

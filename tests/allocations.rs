@@ -10,7 +10,7 @@ pub mod site;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use tinyhttpd::simulate::Simulation;
+use tinyhttpd::server::simulate::Simulation;
 
 struct Counting;
 

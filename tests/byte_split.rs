@@ -7,7 +7,7 @@ pub mod site;
 
 use std::path::Path;
 
-use tinyhttpd::simulate::Simulation;
+use tinyhttpd::server::simulate::Simulation;
 
 const INPUTS: &[&[u8]] = &[
     b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",

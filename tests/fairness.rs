@@ -5,7 +5,7 @@
 #[path = "common/site.rs"]
 pub mod site;
 
-use tinyhttpd::simulate::Simulation;
+use tinyhttpd::server::simulate::Simulation;
 
 fn new_site() -> site::TempDir {
     let dir = site::TempDir::new();

@@ -1,4 +1,4 @@
-//! The whole connection state machine over memory (`tinyhttpd::simulate::Simulation`), fed
+//! The whole connection state machine over memory (`tinyhttpd::server::simulate::Simulation`), fed
 //! arbitrary bytes in arbitrary reads, with deadlines expiring at arbitrary points.
 //!
 //! Input layout: `n = data[0] % 16` control bytes follow, then the bytes the client sends.
@@ -21,9 +21,9 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use tinyhttpd::simulate::Simulation;
+use tinyhttpd::server::simulate::Simulation;
 
-/// Size of the file served with `send_file` (over `files::INLINE_FILE_MAX_BYTES`).
+/// Size of the file served with `send_file` (over `site::files::INLINE_FILE_MAX_BYTES`).
 const BIG_FILE_BYTES: usize = 40 * 1024;
 
 static SITE: OnceLock<PathBuf> = OnceLock::new();

@@ -14,7 +14,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tinyhttpd::config::MAX_HEAD_BYTES;
+use tinyhttpd::server::conn::MAX_HEAD_BYTES;
 use tinyhttpd::http::Status;
 use std::time::{Duration, UNIX_EPOCH};
 

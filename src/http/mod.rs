@@ -1,7 +1,8 @@
 //! Pure HTTP/1.1: bytes in, request or status out; response heads written into a buffer.
 //!
 //! Nothing here touches a socket, a file or the clock: callers pass the time in. That keeps
-//! every rule testable with plain byte strings, including fed one byte at a time.
+//! every rule testable with plain byte strings, including fed one byte at a time. It uses
+//! nothing else of this crate.
 
 pub mod chunked;
 pub mod conditional;

@@ -3,6 +3,15 @@
 //! Every registration is edge-triggered (`EPOLLET`): epoll reports a change of readiness once,
 //! so the owner of a registered fd must read or write until `WouldBlock` before it waits again,
 //! or it will never hear about that fd again.
+//!
+//! One exception holds for reading a TCP socket on Linux: a read that returns fewer bytes than
+//! it had room for has emptied the receive queue, so the next bytes to arrive raise a new edge,
+//! and stopping there is as safe as reaching `WouldBlock` (the connection does this, saving a
+//! syscall per request). Not after the peer hung up (`EPOLLRDHUP`): no edge announces the end
+//! of stream still to be read, so the reader goes on until it gets it.
+//!
+//! `Epoll::wait` rounds a timeout *up* to whole milliseconds, so a deadline 0.4 ms away is a
+//! 1 ms sleep, never a busy loop of zero-timeout waits.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};

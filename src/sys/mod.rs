@@ -2,7 +2,8 @@
 //!
 //! Every wrapper returns `io::Result`, retries `EINTR` where a retry is always right, and hands
 //! `EAGAIN` back to the caller as `ErrorKind::WouldBlock`, because only the caller knows which
-//! readiness flag that clears. Nothing here knows about HTTP.
+//! readiness flag that clears. Nothing here knows about HTTP, and nothing here uses any
+//! other part of this crate.
 
 pub mod epoll;
 pub mod file;

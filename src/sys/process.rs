@@ -105,19 +105,38 @@ pub enum Forked {
     Child,
 }
 
-/// Forks the process.
+/// Forks the process, which must have a single thread.
 ///
-/// # Safety
-/// The process must be single-threaded: the child gets only the calling thread, and a lock
-/// another thread held (the allocator's, stdout's) would stay locked in it for ever.
-pub unsafe fn fork() -> io::Result<Forked> {
-    // SAFETY: fork takes no arguments; the single-thread requirement is the caller's.
+/// The child gets only the calling thread: a lock another thread held (the allocator's,
+/// stdout's) would stay locked in it for ever. So this counts the threads first
+/// (`/proc/self/status`) and refuses, with an error, to fork a process that has more than
+/// one. The count cannot go stale before the fork: only the calling thread could start
+/// another, and it is in here.
+pub fn fork_single_threaded() -> io::Result<Forked> {
+    let threads = thread_count()?;
+    if threads != 1 {
+        return Err(io::Error::other(format!(
+            "cannot fork a process with {threads} threads"
+        )));
+    }
+    // SAFETY: fork takes no arguments, and the process has one thread (checked above), so
+    // the child inherits no lock that a thread it lacks was holding.
     let pid = check(unsafe { libc::fork() })?;
     Ok(if pid == 0 {
         Forked::Child
     } else {
         Forked::Parent { child: pid }
     })
+}
+
+/// The number of threads of this process, from the `Threads:` line of `/proc/self/status`.
+fn thread_count() -> io::Result<usize> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Threads:"))
+        .and_then(|count| count.trim().parse().ok())
+        .ok_or_else(|| io::Error::other("/proc/self/status has no thread count"))
 }
 
 /// Blocks SIGINT, SIGTERM, SIGHUP and SIGCHLD, so `wait_for_signal` can take them one at a

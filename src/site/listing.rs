@@ -14,8 +14,11 @@ use std::time::SystemTime;
 
 use percent_encoding::{NON_ALPHANUMERIC, percent_encode};
 
-use crate::config::LISTING_MAX_ENTRIES;
 use crate::http::date;
+
+/// A listing stops after this many entries, with a note: it is built on the loop thread (an
+/// lstat per entry), so this bounds how long one listing holds every other connection.
+pub const LISTING_MAX_ENTRIES: usize = 2_000;
 
 /// Bytes that stay literal in a link: RFC 3986 unreserved.
 const LINK_ESCAPES: &percent_encoding::AsciiSet = &NON_ALPHANUMERIC

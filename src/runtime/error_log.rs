@@ -28,8 +28,11 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::access_log::civil_from_days;
-use crate::config::{ERROR_LOG_LINES_PER_SECOND, ERROR_LOG_QUEUED_LINES};
+/// Error-log lines of one kind (`error_log::Event`) written per second; the rest are counted
+/// and reported as suppressed.
+pub const ERROR_LOG_LINES_PER_SECOND: u32 = 10;
+/// Error-log lines waiting for the writer thread before new ones are dropped.
+pub const ERROR_LOG_QUEUED_LINES: usize = 256;
 
 /// How severe a line is; `--log-level` keeps this level and the ones above it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
@@ -381,6 +384,20 @@ fn reopen_failed(path: &Path, error: &io::Error) -> Vec<u8> {
 
 fn open_append(path: &Path) -> io::Result<std::fs::File> {
     OpenOptions::new().create(true).append(true).open(path)
+}
+
+/// Days since 1970-01-01 → (year, month 1-12, day 1-31), Howard Hinnant's algorithm.
+pub fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
 }
 
 #[cfg(test)]

@@ -8,17 +8,23 @@ use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::config::{
-    ACCEPT_BACKOFF_MAX, ACCEPT_RETRY_DELAY, ACCEPTS_PER_RESUME, IDLE_CLOSE_MAX, IDLE_CLOSE_SHARE,
-    LISTEN_BACKLOG,
-};
-use crate::conn::Connection;
-use crate::error_log::{self, Event};
-use crate::event_loop::{Context, Step, Wake};
-use crate::server::ServerTask;
-use crate::shared::{ConnectionSlot, Shared};
+use crate::runtime::error_log::{self, Event};
+use crate::runtime::task::{Context, Step, TaskContext, Wake};
+use crate::runtime::transport::TcpConnection;
+use crate::server::conn::Connection;
+use crate::server::shared::Shared;
+use crate::server::slots::ConnectionSlot;
 use crate::sys::socket;
-use crate::transport::TcpConnection;
+
+/// Connections accepted per resume of the listener before it yields to the connections.
+pub const ACCEPTS_PER_RESUME: usize = 64;
+/// The listen(2) backlog; the kernel caps it at net.core.somaxconn.
+pub const LISTEN_BACKLOG: i32 = 4096;
+/// How long the listener waits before accepting again after running out of fds or memory,
+/// and after the first accept error that is about the listening socket, not one connection.
+pub const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(100);
+/// Each further accept error in a row doubles the wait, up to this.
+pub const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(2);
 
 /// Whether other sockets may listen on the same address (one per worker process).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,23 +144,26 @@ impl Listener {
     /// Accepts until the backlog is empty (edge-triggered), a batch at a time so a flood of
     /// new connections cannot starve the established ones. When it cannot accept for want of
     /// a slot or an fd, it makes room by closing idle connections and waits for a slot to be
-    /// freed (see `shared`).
-    pub fn resume(&mut self, wake: Wake, cx: &mut Context<'_, ServerTask>) -> Step {
+    /// freed (see `slots`).
+    pub fn resume<T>(&mut self, wake: Wake, cx: &mut Context<'_, T>) -> Step
+    where
+        T: From<Connection<TcpConnection>>,
+    {
         if wake.shutdown {
             return Step::Done; // closing the socket refuses new connections
         }
         for _ in 0..ACCEPTS_PER_RESUME {
-            if self.shared.at_connection_limit() {
+            if self.shared.slots().at_limit() {
                 return self.wait_for_slot(cx);
             }
             match socket::accept(self.socket.as_fd()) {
                 Ok((fd, peer)) => {
                     self.backoff = ACCEPT_RETRY_DELAY;
                     let stream = TcpConnection::new(fd);
-                    let slot = ConnectionSlot::claim(&self.shared);
+                    let slot = ConnectionSlot::claim(self.shared.slots());
                     let connection =
                         Connection::new(stream, peer, slot, Rc::clone(&self.shared), cx.now());
-                    cx.spawn(ServerTask::Connection(Box::new(connection)));
+                    cx.spawn(T::from(connection));
                 }
                 Err(e) => match AcceptError::of(&e) {
                     AcceptError::Empty => {
@@ -173,11 +182,11 @@ impl Listener {
 
     /// At `--max-conns`: if a client waits, close idle connections to make room. Either way
     /// wait, without a deadline, for a slot to be freed; a client arriving wakes us too.
-    fn wait_for_slot(&mut self, cx: &mut Context<'_, ServerTask>) -> Step {
+    fn wait_for_slot(&mut self, cx: &mut TaskContext<'_>) -> Step {
         if socket::has_pending(self.socket.as_fd()).unwrap_or(false) {
-            self.close_idle(cx);
+            self.shared.slots().reclaim_idle(cx);
         }
-        self.shared.pause_listener(cx.id());
+        self.shared.slots().pause_listener(cx.id());
         cx.set_deadline(None);
         Step::Blocked
     }
@@ -185,20 +194,21 @@ impl Listener {
     /// Out of fds or memory, with a client in the backlog: close idle connections to make
     /// room, and try again once one has closed, or after a while at the latest, never
     /// spinning on an error that repeats until something closes.
-    fn wait_for_fds(&mut self, error: &io::Error, cx: &mut Context<'_, ServerTask>) -> Step {
+    fn wait_for_fds(&mut self, error: &io::Error, cx: &mut TaskContext<'_>) -> Step {
         error_log::warn(
             Event::Accept,
             format_args!("accept: {error}: closing idle connections and retrying"),
         );
-        self.close_idle(cx);
-        self.shared.pause_listener(cx.id());
-        cx.set_deadline(Some(cx.now() + ACCEPT_RETRY_DELAY));
+        self.shared.slots().reclaim_idle(cx);
+        self.shared.slots().pause_listener(cx.id());
+        let retry_at = cx.now() + ACCEPT_RETRY_DELAY;
+        cx.set_deadline(Some(retry_at));
         Step::Blocked
     }
 
     /// The listening socket itself fails: try again later, each time a little later, up to
     /// `ACCEPT_BACKOFF_MAX`, rather than retry at once every turn.
-    fn back_off(&mut self, error: &io::Error, cx: &mut Context<'_, ServerTask>) -> Step {
+    fn back_off(&mut self, error: &io::Error, cx: &mut TaskContext<'_>) -> Step {
         error_log::error(
             Event::Accept,
             format_args!(
@@ -206,21 +216,10 @@ impl Listener {
                 self.backoff.as_millis()
             ),
         );
-        cx.set_deadline(Some(cx.now() + self.backoff));
+        let retry_at = cx.now() + self.backoff;
+        cx.set_deadline(Some(retry_at));
         self.backoff = (self.backoff * 2).min(ACCEPT_BACKOFF_MAX);
         Step::Blocked
-    }
-
-    /// Asks the oldest idle connections to close, a share of them at a time (counting those
-    /// already asked, which have not closed yet).
-    fn close_idle(&mut self, cx: &mut Context<'_, ServerTask>) {
-        let mut idle = self.shared.idle.borrow_mut();
-        let batch = (idle.len() / IDLE_CLOSE_SHARE).clamp(1, IDLE_CLOSE_MAX);
-        while idle.closing() < batch
-            && let Some(task) = idle.close_oldest()
-        {
-            cx.notify(task);
-        }
     }
 }
 
@@ -233,10 +232,44 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
-    use crate::config::Timeouts;
-    use crate::event_loop::{Detached, EventLoop, Notifier};
-    use crate::files::{Site, SiteOptions};
     use crate::http::mime::{ContentType, DEFAULT_TYPE};
+    use crate::runtime::event_loop::EventLoop;
+    use crate::runtime::memory::Detached;
+    use crate::runtime::task::{Notifier, Task};
+    use crate::server::shared::Timeouts;
+    use crate::site::files::{Site, SiteOptions};
+    use crate::sys::epoll::Interest;
+
+    /// The two kinds of task these tests run: the listener spawns connections through
+    /// `From`, as it does into the server's own task enum.
+    enum TestTask {
+        Listener(Listener),
+        Connection(Box<Connection<TcpConnection>>),
+    }
+
+    impl From<Connection<TcpConnection>> for TestTask {
+        fn from(connection: Connection<TcpConnection>) -> TestTask {
+            TestTask::Connection(Box::new(connection))
+        }
+    }
+
+    impl Task for TestTask {
+        fn source(&self) -> Option<(RawFd, Interest)> {
+            match self {
+                TestTask::Listener(listener) => Some((listener.fd(), Interest::READABLE)),
+                TestTask::Connection(connection) => {
+                    Some((connection.stream().raw_fd(), Interest::BOTH))
+                }
+            }
+        }
+
+        fn resume(&mut self, wake: Wake, cx: &mut Context<'_, Self>) -> Step {
+            match self {
+                TestTask::Listener(listener) => listener.resume(wake, cx),
+                TestTask::Connection(connection) => connection.resume(wake, cx),
+            }
+        }
+    }
 
     fn shared(max_connections: usize, notifier: Notifier) -> Rc<Shared> {
         let options = SiteOptions {
@@ -276,18 +309,18 @@ mod tests {
     #[test]
     fn a_connection_refused_by_epoll_wakes_the_paused_listener() {
         const WAIT: Duration = Duration::from_secs(1);
-        let mut event_loop = EventLoop::<ServerTask>::new().expect("event loop");
+        let mut event_loop = EventLoop::<TestTask>::new().expect("event loop");
         let shared = shared(1, event_loop.notifier());
         let socket = loopback_listener();
         let _client = TcpStream::connect(local_addr(&socket).expect("address")).expect("connect");
-        let slot = ConnectionSlot::claim(&shared);
+        let slot = ConnectionSlot::claim(shared.slots());
         let listener = Listener::new(socket, Rc::clone(&shared));
         event_loop
-            .spawn(ServerTask::Listener(listener))
+            .spawn(TestTask::Listener(listener))
             .expect("register the listener");
         event_loop.turn_within(WAIT).expect("turn");
         assert!(
-            shared.at_connection_limit(),
+            shared.slots().at_limit(),
             "the client was taken over the limit"
         );
 
@@ -295,16 +328,16 @@ mod tests {
         let unpollable = OwnedFd::from(File::open("/").expect("open /"));
         let stream = TcpConnection::new(unpollable);
         let refused = Connection::new(stream, None, slot, Rc::clone(&shared), Instant::now());
-        let spawned = event_loop.spawn(ServerTask::Connection(Box::new(refused)));
+        let spawned = event_loop.spawn(TestTask::Connection(Box::new(refused)));
         assert!(spawned.is_err(), "epoll accepted a directory");
         assert!(
-            !shared.at_connection_limit(),
+            !shared.slots().at_limit(),
             "the refused connection kept its slot"
         );
 
         event_loop.turn_within(WAIT).expect("turn");
         assert!(
-            shared.at_connection_limit(),
+            shared.slots().at_limit(),
             "the paused listener was not woken to accept the waiting client"
         );
     }
@@ -317,7 +350,7 @@ mod tests {
         // On Linux, shutting down a listening socket's receive side moves it to CLOSE.
         socket.shutdown(Shutdown::Read).expect("shutdown");
         let mut listener = Listener::new(socket, shared(16, Notifier::default()));
-        let mut driver = Detached::<ServerTask>::default();
+        let mut driver = Detached::<TestTask>::default();
         let mut now = Instant::now();
         let mut delays = Vec::new();
         for _ in 0..4 {

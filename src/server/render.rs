@@ -5,13 +5,13 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::files::StaticFile;
-use crate::handler::{Parts, Reply, Selected};
 use crate::http::Status;
 use crate::http::date::HTTP_DATE_LEN;
 use crate::http::encoding::Coding;
 use crate::http::range::ByteRange;
 use crate::http::response::{self, ContentRange, Head, Persistence};
+use crate::server::handler::{Parts, Reply, Selected};
+use crate::site::files::StaticFile;
 
 /// What the response head needs besides the reply itself.
 pub struct Framing<'a> {

@@ -25,190 +25,17 @@
 //! task for ever: slots are reused with a new generation, so an event for a closed connection
 //! can never wake the connection that took its slot.
 
-use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io;
-use std::os::fd::RawFd;
-use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::error_log::{self, Event};
-use crate::sys::epoll::{Epoll, Events, Interest, Readiness};
-use crate::timer::Timers;
+use crate::runtime::error_log::{self, Event};
+use crate::runtime::task::{Context, Notifier, Step, Task, TaskId, Wake};
+use crate::runtime::timer::Timers;
+use crate::sys::epoll::{Epoll, Events};
 
 /// How many epoll events one wait can return; more ready fds are reported next turn.
 const EVENTS_PER_WAIT: usize = 1024;
-
-/// Why a task is being resumed: what happened since its last run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Wake {
-    /// Its fd became readable (or hung up, or failed).
-    pub readable: bool,
-    /// Its fd became writable (or hung up, or failed).
-    pub writable: bool,
-    /// Its peer hung up (or the fd failed): reading will reach EOF or an error.
-    pub hangup: bool,
-    /// Its deadline passed.
-    pub deadline: bool,
-    /// Another task called `Context::notify` for it, or something called `Notifier::notify`.
-    pub notified: bool,
-    /// The server is shutting down: finish what is in flight, take nothing new.
-    pub shutdown: bool,
-}
-
-impl Wake {
-    fn add_readiness(&mut self, readiness: Readiness) {
-        self.readable |= readiness.readable;
-        self.writable |= readiness.writable;
-        self.hangup |= readiness.hangup;
-    }
-}
-
-/// What a task tells the loop when it stops running.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Step {
-    /// An operation would block; resume me when my fd or my deadline says so.
-    Blocked,
-    /// I can go on but have used my share of this turn; queue me behind the others.
-    Yield,
-    /// Finished: drop me, which closes my fd.
-    Done,
-}
-
-/// A resumable unit of work driven by the loop.
-pub trait Task: Sized {
-    /// The fd to register, edge-triggered, when the task is spawned, and what it waits for.
-    fn source(&self) -> Option<(RawFd, Interest)>;
-
-    /// Runs from where the task last stopped until it blocks, yields or finishes.
-    fn resume(&mut self, wake: Wake, cx: &mut Context<'_, Self>) -> Step;
-}
-
-/// What a running task may ask of the loop.
-pub struct Context<'a, T> {
-    id: TaskId,
-    now: Instant,
-    wall_clock: SystemTime,
-    deadline: Option<Instant>,
-    spawned: &'a mut Vec<T>,
-    notified: &'a mut Vec<TaskId>,
-    shutdown: &'a mut Option<Duration>,
-}
-
-impl<T> Context<'_, T> {
-    /// The running task's own id, for others to `notify` it later.
-    pub fn id(&self) -> TaskId {
-        self.id
-    }
-
-    /// The loop's clock, read once per turn.
-    pub fn now(&self) -> Instant {
-        self.now
-    }
-
-    /// Wall-clock time, read at the same moment as `now`.
-    pub fn wall_clock(&self) -> SystemTime {
-        self.wall_clock
-    }
-
-    /// The deadline currently set for this task.
-    pub fn deadline(&self) -> Option<Instant> {
-        self.deadline
-    }
-
-    /// Sets (or with `None` cancels) the one deadline at which this task is resumed with
-    /// `Wake::deadline`, if nothing else resumes it first. It replaces any earlier deadline.
-    pub fn set_deadline(&mut self, deadline: Option<Instant>) {
-        self.deadline = deadline;
-    }
-
-    /// Adds a new task to the loop; it is registered when the current task stops running,
-    /// and runs once right away, as if its fd had just become readable and writable (an
-    /// accepted connection's request has usually arrived already: this saves a trip through
-    /// epoll_wait; if not, the task meets EAGAIN and waits like any other).
-    pub fn spawn(&mut self, task: T) {
-        self.spawned.push(task);
-    }
-
-    /// Queues another task with `Wake::notified`. A task that has finished is not woken, nor
-    /// is one that took its slot since.
-    pub fn notify(&mut self, task: TaskId) {
-        self.notified.push(task);
-    }
-
-    /// Starts a graceful shutdown: every task is resumed with `Wake::shutdown`, and the loop
-    /// ends when all have finished, or after `drain` with whatever is left dropped.
-    pub fn begin_shutdown(&mut self, drain: Duration) {
-        self.shutdown.get_or_insert(drain);
-    }
-}
-
-/// Wakes tasks from where no `Context` is at hand (a destructor), with `Wake::notified`, at the
-/// start of the loop's next turn. Clones share one list; a notifier that no loop drains (as
-/// under `Detached`) only collects.
-#[derive(Clone, Default)]
-pub struct Notifier {
-    pending: Rc<RefCell<Vec<TaskId>>>,
-}
-
-impl Notifier {
-    /// Queues `task` as `Context::notify` would; a task that has finished is not woken.
-    pub fn notify(&self, task: TaskId) {
-        self.pending.borrow_mut().push(task);
-    }
-
-    fn take_one(&self) -> Option<TaskId> {
-        self.pending.borrow_mut().pop()
-    }
-}
-
-/// Drives a task by hand, outside any loop, with the same `Context` the loop would give it:
-/// for testing and fuzzing a task's state machine without sockets or epoll.
-pub struct Detached<T> {
-    spawned: Vec<T>,
-    notified: Vec<TaskId>,
-    shutdown: Option<Duration>,
-    /// The deadline the task asked for last.
-    pub deadline: Option<Instant>,
-}
-
-impl<T> Default for Detached<T> {
-    fn default() -> Detached<T> {
-        Detached {
-            spawned: Vec::new(),
-            notified: Vec::new(),
-            shutdown: None,
-            deadline: None,
-        }
-    }
-}
-
-impl<T> Detached<T> {
-    /// Runs `resume` once with a context for `now`; what it spawns or notifies is dropped.
-    pub fn resume(
-        &mut self,
-        now: Instant,
-        resume: impl FnOnce(&mut Context<'_, T>) -> Step,
-    ) -> Step {
-        let mut cx = Context {
-            id: TaskId {
-                index: 0,
-                generation: 0,
-            },
-            now,
-            wall_clock: SystemTime::now(),
-            deadline: self.deadline,
-            spawned: &mut self.spawned,
-            notified: &mut self.notified,
-            shutdown: &mut self.shutdown,
-        };
-        let step = resume(&mut cx);
-        self.deadline = cx.deadline;
-        self.spawned.clear();
-        self.notified.clear();
-        step
-    }
-}
 
 /// How `EventLoop::run` ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -229,36 +56,6 @@ struct Entry<T> {
 struct Slot<T> {
     generation: u32,
     entry: Option<Entry<T>>,
-}
-
-/// Names one task for ever: a slot index and the generation of its occupant, packed into
-/// epoll's 64-bit user data.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TaskId {
-    index: u32,
-    generation: u32,
-}
-
-impl TaskId {
-    /// The id of task `index`, first generation: for tests of what stores ids.
-    #[cfg(test)]
-    pub(crate) fn for_test(index: u32) -> TaskId {
-        TaskId {
-            index,
-            generation: 0,
-        }
-    }
-
-    fn to_u64(self) -> u64 {
-        (u64::from(self.generation) << 32) | u64::from(self.index)
-    }
-
-    fn from_u64(raw: u64) -> TaskId {
-        TaskId {
-            index: raw as u32,
-            generation: (raw >> 32) as u32,
-        }
-    }
 }
 
 pub struct EventLoop<T: Task> {
@@ -407,17 +204,17 @@ impl<T: Task> EventLoop<T> {
         };
         let wake = std::mem::take(&mut entry.wake);
         let old_deadline = entry.deadline;
-        let mut cx = Context {
-            id: token,
+        let mut cx = Context::new(
+            token,
             now,
             wall_clock,
-            deadline: old_deadline,
-            spawned: &mut self.spawned,
-            notified: &mut self.notified,
-            shutdown: &mut self.shutdown_requested,
-        };
+            old_deadline,
+            &mut self.spawned,
+            &mut self.notified,
+            &mut self.shutdown_requested,
+        );
         let step = entry.task.resume(wake, &mut cx);
-        let new_deadline = cx.deadline;
+        let new_deadline = cx.deadline();
 
         if new_deadline != old_deadline {
             if let Some(deadline) = old_deadline {

@@ -9,15 +9,16 @@ use percent_encoding::{AsciiSet, CONTROLS, percent_encode};
 use std::rc::Rc;
 use std::time::{Instant, SystemTime};
 
-use crate::file_cache::{FileCache, Lookup, Representations};
-use crate::files::{Site, StaticFile};
 use crate::http::Status;
 use crate::http::conditional::{self, Outcome, Validators};
 use crate::http::encoding::{self, Coding};
 use crate::http::path;
 use crate::http::range::{self, ByteRange, RangeRequest};
 use crate::http::request::{Method, Request, Target};
-use crate::listing;
+use crate::runtime::error_log::{self, Event};
+use crate::site::file_cache::{FileCache, Lookup, Representations};
+use crate::site::files::{Site, SiteError, StaticFile};
+use crate::site::listing;
 
 /// Bytes escaped in a path we put in `Location`: everything that is not allowed in a path
 /// segment (RFC 3986 §3.3), so no CR, LF or space can ever reach a header.
@@ -133,6 +134,23 @@ impl Resolver<'_> {
         let info = path::normalize(raw_path, self.path)?;
         self.files
             .lookup(self.site, self.path, info.trailing_slash, self.now)
+            .map_err(status_for)
+    }
+}
+
+/// The status for what the site refused.
+fn status_for(error: SiteError) -> Status {
+    match error {
+        SiteError::NotFound => Status::NotFound,
+        SiteError::Forbidden => Status::Forbidden,
+        SiteError::Exhausted => Status::ServiceUnavailable,
+        SiteError::Failed(error) => {
+            error_log::error(
+                Event::InternalError,
+                format_args!("500: opening a file failed: {error}"),
+            );
+            Status::InternalServerError
+        }
     }
 }
 

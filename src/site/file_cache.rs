@@ -12,27 +12,33 @@
 //!   trusted only for `FILE_CACHE_REVALIDATE_AFTER`; after that the next request resolves the
 //!   path again and keeps the entry only if it still names the same file, unchanged. A file
 //!   replaced by a rename, or deleted, is noticed within that interval.
-//! - An entry no request used for `FILE_CACHE_CLOSE_UNUSED_AFTER` is closed by a sweeper task
-//!   (`sweep`), so a deleted file's space is returned and idle entries hold no fds. The
-//!   sweeper has no fd and is woken only by its deadline, which it sets only while the cache
-//!   holds entries; an empty cache names it as idle, and the first new entry gets it notified
-//!   (`sweeper_to_wake`). An idle server therefore makes no wake-ups.
+//! - An entry no request used for `FILE_CACHE_CLOSE_UNUSED_AFTER` is closed by `sweep`, which
+//!   a task above calls, so a deleted file's space is returned and idle entries hold no fds.
+//!   `sweep` says when it is next due, or that the cache is empty and nothing is (then the
+//!   task waits until `is_empty` turns false), so an idle server makes no wake-ups.
 //!
-//! Failures (404, 403) are never cached.
+//! Refusals (a `SiteError`) are never cached.
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::rc::Rc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use crate::config::{
-    FILE_CACHE_CLOSE_UNUSED_AFTER, FILE_CACHE_ENTRIES, FILE_CACHE_REVALIDATE_AFTER,
-    FILE_CACHE_SWEEP_SLACK,
-};
-use crate::event_loop::TaskId;
-use crate::files::{Resource, Site, StaticFile};
-use crate::http::Status;
 use crate::http::encoding::Coding;
+use crate::site::files::{Resource, Site, SiteError, StaticFile};
+
+/// How long a cached file is served without looking at the disk again.
+pub const FILE_CACHE_REVALIDATE_AFTER: Duration = Duration::from_secs(1);
+/// A cached file no request has used for this long is closed (a deleted file's space is
+/// returned then). Short, because an entry unused for longer than `FILE_CACHE_REVALIDATE_AFTER`
+/// is opened again on its next use anyway: closing it costs at most a re-read of a small file.
+pub const FILE_CACHE_CLOSE_UNUSED_AFTER: Duration = Duration::from_secs(2);
+/// Sweeps of the file cache are at least this far apart, so an unused entry is closed at most
+/// `FILE_CACHE_CLOSE_UNUSED_AFTER` plus this after its last use.
+pub const FILE_CACHE_SWEEP_SLACK: Duration = Duration::from_millis(500);
+/// At most this many paths are kept (each with up to two variants open); memory for
+/// inlined bytes is bounded by three times this times `INLINE_FILE_MAX_BYTES`.
+pub const FILE_CACHE_ENTRIES: usize = 1024;
 
 /// A file and its precompressed variants, shared between the cache and the responses still
 /// sending them.
@@ -81,8 +87,6 @@ struct Entry {
 #[derive(Default)]
 pub struct FileCache {
     entries: HashMap<Box<[u8]>, Entry>,
-    /// The sweeper task while it waits, with no deadline, for the cache to get an entry.
-    idle_sweeper: Option<TaskId>,
 }
 
 impl FileCache {
@@ -94,7 +98,7 @@ impl FileCache {
         path: &mut Vec<u8>,
         trailing_slash: bool,
         now: Instant,
-    ) -> Result<Lookup, Status> {
+    ) -> Result<Lookup, SiteError> {
         let key_len = path.len();
         if trailing_slash {
             path.push(b'/');
@@ -119,9 +123,9 @@ impl FileCache {
             Ok(Resource::File(file)) => file,
             Ok(Resource::DirectoryWithoutSlash) => return Ok(Lookup::DirectoryWithoutSlash),
             Ok(Resource::Listing(dir)) => return Ok(Lookup::Listing(dir)),
-            Err(status) => {
+            Err(error) => {
                 self.entries.remove(&key);
-                return Err(status);
+                return Err(error);
             }
         };
         // `path` now names the file itself (an index file, for a directory).
@@ -145,31 +149,19 @@ impl FileCache {
         Ok(Lookup::File(files))
     }
 
-    /// Names the task that sweeps this cache; it starts idle, the cache being empty.
-    pub fn set_sweeper(&mut self, sweeper: TaskId) {
-        self.idle_sweeper = Some(sweeper);
-    }
-
-    /// The idle sweeper, once the cache holds an entry again: whoever calls this notifies it.
-    pub fn sweeper_to_wake(&mut self) -> Option<TaskId> {
-        if self.entries.is_empty() {
-            return None;
-        }
-        self.idle_sweeper.take()
+    /// No file is cached: a sweep has nothing to watch.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 
     /// Closes the entries no request used for `FILE_CACHE_CLOSE_UNUSED_AFTER` (a response
     /// still sending one keeps its file open until it ends) and returns when to sweep next:
-    /// when the oldest remaining entry falls due, or `None` if none is left, in which case
-    /// `sweeper` is idle until `sweeper_to_wake` names it.
-    pub fn sweep(&mut self, now: Instant, sweeper: TaskId) -> Option<Instant> {
+    /// when the oldest remaining entry falls due, or `None` if none is left.
+    pub fn sweep(&mut self, now: Instant) -> Option<Instant> {
         self.entries.retain(|_, entry| {
             now.saturating_duration_since(entry.used_at) < FILE_CACHE_CLOSE_UNUSED_AFTER
         });
         let oldest_use = self.entries.values().map(|entry| entry.used_at).min();
-        if oldest_use.is_none() {
-            self.idle_sweeper = Some(sweeper);
-        }
         // The oldest use is less than the period ago, so this is at least the slack away.
         oldest_use.map(|used_at| used_at + FILE_CACHE_CLOSE_UNUSED_AFTER + FILE_CACHE_SWEEP_SLACK)
     }

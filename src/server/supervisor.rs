@@ -22,21 +22,25 @@
 use std::io::{self, PipeReader, PipeWriter, Read};
 use std::net::SocketAddr;
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use crate::config::{Config, WORKER_RESTART_BACKOFF};
-use crate::error_log::{self, Event};
-use crate::event_loop::Exit;
-use crate::listener::{self, Sharing};
-use crate::server::{self, StartError};
+use crate::runtime::error_log::{self, Event};
+use crate::runtime::event_loop::Exit;
+use crate::server::listener::{self, Sharing};
+use crate::server::start::{self, Settings, StartError};
 use crate::sys::process::{self, Forked};
+
+/// A worker that dies sooner than this after starting is restarted only after this delay,
+/// so a worker that cannot run does not make the supervisor spin.
+pub const WORKER_RESTART_BACKOFF: Duration = Duration::from_secs(1);
 
 struct Worker {
     pid: libc::pid_t,
     started: Instant,
 }
 
-pub fn run(config: &Config, addr: SocketAddr) -> Result<Exit, StartError> {
+pub fn run(settings: &Settings) -> Result<Exit, StartError> {
+    let addr = settings.addr;
     let listen_error = |source| StartError::Listen { addr, source };
     let reservation = listener::reserve(addr).map_err(listen_error)?;
     let bound = listener::local_addr(&reservation).map_err(listen_error)?;
@@ -47,9 +51,9 @@ pub fn run(config: &Config, addr: SocketAddr) -> Result<Exit, StartError> {
         reader: Some(reader),
         writer: Some(writer),
     };
-    let mut workers = Vec::with_capacity(config.workers());
-    for _ in 0..config.workers() {
-        match start_worker(config, bound, &mut readiness)? {
+    let mut workers = Vec::with_capacity(settings.workers);
+    for _ in 0..settings.workers {
+        match start_worker(settings, bound, &mut readiness)? {
             Started::Parent(worker) => workers.push(worker),
             Started::Worker(result) => return result,
         }
@@ -61,7 +65,7 @@ pub fn run(config: &Config, addr: SocketAddr) -> Result<Exit, StartError> {
         return Err(StartError::Workers(e));
     }
     drop(readiness);
-    server::announce(bound);
+    start::announce(bound);
 
     let mut stopping = false;
     let mut all_clean = true;
@@ -84,7 +88,7 @@ pub fn run(config: &Config, addr: SocketAddr) -> Result<Exit, StartError> {
                     if worker.started.elapsed() < WORKER_RESTART_BACKOFF {
                         thread::sleep(WORKER_RESTART_BACKOFF);
                     }
-                    match start_worker(config, bound, &mut Readiness::default())? {
+                    match start_worker(settings, bound, &mut Readiness::default())? {
                         Started::Parent(worker) => workers.push(worker),
                         Started::Worker(result) => return result,
                     }
@@ -161,13 +165,13 @@ impl Readiness {
 }
 
 fn start_worker(
-    config: &Config,
+    settings: &Settings,
     bound: SocketAddr,
     readiness: &mut Readiness,
 ) -> Result<Started, StartError> {
     let supervisor = libc::pid_t::try_from(std::process::id()).unwrap_or(0);
-    // SAFETY: the supervisor never starts a thread, so this process is single-threaded.
-    match unsafe { process::fork() }.map_err(StartError::Workers)? {
+    // The supervisor never starts a thread, so the fork's precondition holds.
+    match process::fork_single_threaded().map_err(StartError::Workers)? {
         Forked::Parent { child } => Ok(Started::Parent(Worker {
             pid: child,
             started: Instant::now(),
@@ -176,14 +180,14 @@ fn start_worker(
             // The worker reports on its copy of the write end; the read end is not its own.
             readiness.reader = None;
             let ready = readiness.writer.take();
-            Ok(Started::Worker(worker(config, bound, supervisor, ready)))
+            Ok(Started::Worker(worker(settings, bound, supervisor, ready)))
         }
     }
 }
 
 /// The body of a worker process: a single server on its own SO_REUSEPORT socket.
 fn worker(
-    config: &Config,
+    settings: &Settings,
     bound: SocketAddr,
     supervisor: libc::pid_t,
     ready: Option<PipeWriter>,
@@ -195,6 +199,6 @@ fn worker(
         source,
     };
     let socket = listener::bind(bound, Sharing::ReusePort).map_err(listen_error)?;
-    let site = server::open_site(config)?;
-    server::serve(config, site, socket, ready)
+    let site = start::open_site(settings)?;
+    start::serve(settings, site, socket, ready)
 }

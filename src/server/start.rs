@@ -1,101 +1,49 @@
-//! Wiring: the kinds of task this server runs, and start-up from a `Config` to a turning loop.
+//! Start-up: from `Settings` to a turning loop, or to a worker's loop under the supervisor.
+//!
+//! Only the top calls in here (`crate::run` decides between one server and workers), and the
+//! supervisor calls `serve` in each worker; nothing here knows of the supervisor.
 
 use std::fmt;
 use std::io::{self, PipeWriter, Write};
 use std::net::SocketAddr;
-use std::os::fd::RawFd;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use socket2::Socket;
 
-use crate::access_log::{self, AccessLog};
-use crate::config::Config;
-use crate::conn::Connection;
-use crate::error_log::{self, Event};
-use crate::event_loop::{Context, EventLoop, Exit, Step, Task, Wake};
-use crate::files::{Site, SiteOptions};
-use crate::http::mime::ContentType;
-use crate::listener::{self, Listener, Sharing};
-use crate::shared::Shared;
-use crate::shutdown::{SignalWatcher, connections};
-use crate::supervisor;
-use crate::sys::epoll::Interest;
+use crate::runtime::error_log::{self, Event, Level};
+use crate::runtime::event_loop::{EventLoop, Exit};
+use crate::server::ServerTask;
+use crate::server::access_log::{self, AccessLog};
+use crate::server::cache_sweeper::CacheSweeper;
+use crate::server::listener::{self, Listener, Sharing};
+use crate::server::log_flusher::LogFlusher;
+use crate::server::shared::{Shared, Timeouts};
+use crate::server::signals::{SignalWatcher, connections};
+use crate::site::files::{Site, SiteOptions};
 use crate::sys::process::{ServerSignals, raise_fd_limit};
-use crate::transport::TcpConnection;
 
-/// Every kind of task the loop runs. A new kind of work (a signal reader, a worker pool's
-/// completion queue, an upstream connection) is a new variant here, not a new loop.
-pub enum ServerTask {
-    Listener(Listener),
-    /// Boxed: a connection is far larger than the other tasks, and the task table holds many.
-    Connection(Box<Connection<TcpConnection>>),
-    /// Boxed, as a connection is: every slot of the task table is as large as the largest kind.
-    Signals(Box<SignalWatcher>),
-    LogFlush(LogFlusher),
-    CacheSweep(CacheSweeper),
-}
-
-/// Hands the access log's buffered lines to its writer thread whenever a connection notifies
-/// it (see `access_log`). It has no fd: only notifications and the shutdown wake it.
-pub struct LogFlusher {
-    shared: Rc<Shared>,
-}
-
-impl LogFlusher {
-    fn resume(&mut self, wake: Wake) -> Step {
-        if let Some(log) = self.shared.access_log() {
-            log.flush();
-        }
-        // Lines written during the drain are handed over when the loop has ended.
-        if wake.shutdown {
-            Step::Done
-        } else {
-            Step::Blocked
-        }
-    }
-}
-
-/// Closes the file cache's unused entries (see `file_cache`). A task with no fd: only its
-/// deadline wakes it, set while the cache holds entries, or a connection's notification when
-/// an empty cache gets one.
-pub struct CacheSweeper {
-    shared: Rc<Shared>,
-}
-
-impl CacheSweeper {
-    fn resume(&mut self, wake: Wake, cx: &mut Context<'_, ServerTask>) -> Step {
-        if wake.shutdown {
-            return Step::Done;
-        }
-        let next = self.shared.files.borrow_mut().sweep(cx.now(), cx.id());
-        cx.set_deadline(next);
-        Step::Blocked
-    }
-}
-
-impl Task for ServerTask {
-    fn source(&self) -> Option<(RawFd, Interest)> {
-        match self {
-            ServerTask::Listener(listener) => Some((listener.fd(), Interest::READABLE)),
-            ServerTask::Connection(connection) => {
-                Some((connection.stream().raw_fd(), Interest::BOTH))
-            }
-            ServerTask::Signals(signals) => Some((signals.fd(), Interest::READABLE)),
-            ServerTask::LogFlush(_) | ServerTask::CacheSweep(_) => None,
-        }
-    }
-
-    fn resume(&mut self, wake: Wake, cx: &mut Context<'_, Self>) -> Step {
-        match self {
-            ServerTask::Listener(listener) => listener.resume(wake, cx),
-            ServerTask::Connection(connection) => connection.resume(wake, cx),
-            ServerTask::Signals(signals) => signals.resume(wake, cx),
-            ServerTask::LogFlush(flusher) => flusher.resume(wake),
-            ServerTask::CacheSweep(sweeper) => sweeper.resume(wake, cx),
-        }
-    }
+/// Everything a server needs to start, built by the top from the command line.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub addr: SocketAddr,
+    pub root: PathBuf,
+    pub site: SiteOptions,
+    /// `--cache-control`, checked to be a header value we may send verbatim.
+    pub cache_control: Option<String>,
+    /// `--access-log`: a path, or `-` for standard output.
+    pub access_log: Option<String>,
+    /// `--error-log`; `None` is standard error.
+    pub error_log: Option<PathBuf>,
+    pub log_level: Level,
+    pub timeouts: Timeouts,
+    pub max_body_bytes: u64,
+    pub max_connections: usize,
+    /// How long in-flight responses get after SIGINT or SIGTERM.
+    pub drain_timeout: Duration,
+    /// Worker processes; 1 is a single server without a supervisor.
+    pub workers: usize,
 }
 
 /// Why the server could not start (or, for `EventLoop`, keep running).
@@ -136,37 +84,40 @@ impl fmt::Display for StartError {
 
 impl std::error::Error for StartError {}
 
-/// Opens the logs and the root, binds, prepares the loop, then prints `listening on
-/// http://ADDR:PORT` (so a script waiting for that line knows the server is really up, and
-/// any configuration error comes before it), and runs until the loop has no task left: after
-/// SIGINT or SIGTERM, once in-flight responses are done. With `--workers N` above 1, this
-/// process supervises N worker processes instead (`supervisor`); each of them returns here
-/// through `serve`.
-pub fn run(config: &Config) -> Result<Exit, StartError> {
+/// What every process serving `settings` does first: raises the fd limit, opens the error
+/// log, and opens the root, so that a missing root fails before anything listens.
+pub fn open(settings: &Settings) -> Result<Site, StartError> {
     // Without a higher limit, fds run out long before --max-conns; if raising fails, the
     // accept path still copes with EMFILE.
     let _ = raise_fd_limit();
-    error_log::open(config.error_log.as_deref(), config.log_level)
-        .map_err(error_log_error(config))?;
-    let site = open_site(config)?;
-    let addr = SocketAddr::new(config.bind, config.port);
-    if config.workers() > 1 {
-        // Each worker opens the access log itself; a path it cannot open must fail here,
-        // before the supervisor says it is listening.
-        if let Some(path) = &config.access_log {
-            access_log::check(path).map_err(access_log_error(path))?;
-        }
-        drop(site);
-        return supervisor::run(config, addr);
+    error_log::open(settings.error_log.as_deref(), settings.log_level)
+        .map_err(error_log_error(settings))?;
+    open_site(settings)
+}
+
+/// Checks that the access log can be opened, in a process that will not open it itself (the
+/// supervisor: each worker opens its own), so that a bad path fails before `listening`.
+pub fn check_access_log(settings: &Settings) -> Result<(), StartError> {
+    match &settings.access_log {
+        Some(path) => access_log::check(path).map_err(access_log_error(path)),
+        None => Ok(()),
     }
+}
+
+/// One server in this process: binds, prepares the loop, then prints `listening on
+/// http://ADDR:PORT` (so a script waiting for that line knows the server is really up, and
+/// any configuration error comes before it), and runs until the loop has no task left: after
+/// SIGINT or SIGTERM, once in-flight responses are done.
+pub fn single(settings: &Settings, site: Site) -> Result<Exit, StartError> {
+    let addr = settings.addr;
     let listen_error = |source| StartError::Listen { addr, source };
     let socket = listener::bind(addr, Sharing::Exclusive).map_err(listen_error)?;
     let bound = listener::local_addr(&socket).map_err(listen_error)?;
-    let server = Prepared::new(config, site, socket)?;
+    let server = Prepared::new(settings, site, socket)?;
     announce(bound);
     error_log::info(
         Event::Lifecycle,
-        format_args!("serving {} on http://{bound}", config.root.display()),
+        format_args!("serving {} on http://{bound}", settings.root.display()),
     );
     server.run()
 }
@@ -178,21 +129,10 @@ pub fn announce(bound: SocketAddr) {
     let _ = stdout.flush();
 }
 
-pub fn open_site(config: &Config) -> Result<Site, StartError> {
-    let options = SiteOptions {
-        index_name: config.index.clone(),
-        serve_hidden: config.serve_hidden,
-        autoindex: config.autoindex,
-        // Lives as long as the process: the type is referenced by every cached file.
-        default_type: ContentType::new(Box::leak(config.default_type.clone().into_boxed_str())),
-        error_pages: config
-            .error_page
-            .iter()
-            .map(|page| (page.code, page.path.as_bytes().to_vec()))
-            .collect(),
-    };
-    Site::open(&config.root, options).map_err(|source| StartError::Root {
-        path: config.root.clone(),
+/// Opens the root directory to serve.
+pub fn open_site(settings: &Settings) -> Result<Site, StartError> {
+    Site::open(&settings.root, settings.site.clone()).map_err(|source| StartError::Root {
+        path: settings.root.clone(),
         source,
     })
 }
@@ -200,12 +140,12 @@ pub fn open_site(config: &Config) -> Result<Site, StartError> {
 /// Runs one event loop serving `site` on the listening `socket`; once it is ready to turn,
 /// writes one byte to `ready` (a worker's report to its supervisor) and closes it.
 pub fn serve(
-    config: &Config,
+    settings: &Settings,
     site: Site,
     socket: Socket,
     ready: Option<PipeWriter>,
 ) -> Result<Exit, StartError> {
-    let server = Prepared::new(config, site, socket)?;
+    let server = Prepared::new(settings, site, socket)?;
     if let Some(mut ready) = ready {
         // A supervisor that is gone has nobody to tell; the worker serves all the same.
         let _ = ready.write_all(b"+");
@@ -220,9 +160,9 @@ fn access_log_error(path: &str) -> impl FnOnce(io::Error) -> StartError + '_ {
     }
 }
 
-fn error_log_error(config: &Config) -> impl FnOnce(io::Error) -> StartError + '_ {
+fn error_log_error(settings: &Settings) -> impl FnOnce(io::Error) -> StartError + '_ {
     move |source| StartError::ErrorLog {
-        path: config
+        path: settings
             .error_log
             .clone()
             .unwrap_or_else(|| PathBuf::from("(standard error)")),
@@ -238,46 +178,44 @@ struct Prepared {
 }
 
 impl Prepared {
-    fn new(config: &Config, site: Site, socket: Socket) -> Result<Prepared, StartError> {
+    fn new(settings: &Settings, site: Site, socket: Socket) -> Result<Prepared, StartError> {
         // Before any thread starts: threads inherit the blocked signal mask, and a thread that
         // did not block SIGTERM would take it with the default action, killing the process.
         let signals = ServerSignals::new().map_err(StartError::Signals)?;
-        error_log::start_writer().map_err(error_log_error(config))?;
-        let log = match &config.access_log {
+        error_log::start_writer().map_err(error_log_error(settings))?;
+        let log = match &settings.access_log {
             Some(path) => Some(AccessLog::open(path).map_err(access_log_error(path))?),
             None => None,
         };
         let mut event_loop = EventLoop::new().map_err(StartError::EventLoop)?;
         let shared = Rc::new(Shared::new(
             site,
-            config.cache_control.as_deref(),
+            settings.cache_control.as_deref(),
             log,
-            config.timeouts(),
-            config.max_body_bytes,
-            usize::try_from(config.max_conns).unwrap_or(usize::MAX),
+            settings.timeouts,
+            settings.max_body_bytes,
+            settings.max_connections,
             event_loop.notifier(),
         ));
         event_loop
             .spawn(ServerTask::Signals(Box::new(SignalWatcher::new(
                 signals,
-                config.drain_timeout(),
+                settings.drain_timeout,
                 Rc::clone(&shared),
             ))))
             .map_err(StartError::EventLoop)?;
         if let Some(log) = shared.access_log() {
             let flusher = event_loop
-                .spawn(ServerTask::LogFlush(LogFlusher {
-                    shared: Rc::clone(&shared),
-                }))
+                .spawn(ServerTask::LogFlush(LogFlusher::new(Rc::clone(&shared))))
                 .map_err(StartError::EventLoop)?;
             log.set_flusher(flusher);
         }
         let sweeper = event_loop
-            .spawn(ServerTask::CacheSweep(CacheSweeper {
-                shared: Rc::clone(&shared),
-            }))
+            .spawn(ServerTask::CacheSweep(CacheSweeper::new(Rc::clone(
+                &shared,
+            ))))
             .map_err(StartError::EventLoop)?;
-        shared.files.borrow_mut().set_sweeper(sweeper);
+        shared.set_idle_sweeper(sweeper);
         event_loop
             .spawn(ServerTask::Listener(Listener::new(
                 socket,
@@ -287,7 +225,7 @@ impl Prepared {
         Ok(Prepared {
             event_loop,
             shared,
-            drain: config.drain_timeout(),
+            drain: settings.drain_timeout,
         })
     }
 
@@ -295,7 +233,7 @@ impl Prepared {
     fn run(mut self) -> Result<Exit, StartError> {
         let exit = self.event_loop.run().map_err(StartError::EventLoop)?;
         // Counted before the loop (and the connections it still holds) is dropped.
-        match (exit, self.shared.open_connections()) {
+        match (exit, self.shared.slots().open()) {
             (Exit::Finished, _) => {
                 error_log::info(Event::Lifecycle, format_args!("stopped"));
             }

@@ -6,13 +6,15 @@ use std::path::Path;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use crate::config::Timeouts;
-use crate::conn::Connection;
-use crate::event_loop::{Detached, Notifier, Step, Wake};
-use crate::files::{Site, SiteOptions};
 use crate::http::mime::{ContentType, DEFAULT_TYPE};
-use crate::shared::{ConnectionSlot, Shared};
-use crate::transport::MemoryTransport;
+use crate::runtime::memory::Detached;
+use crate::runtime::memory::MemoryTransport;
+use crate::runtime::task::{Notifier, Step, Wake};
+use crate::server::conn::Connection;
+use crate::server::shared::Shared;
+use crate::server::shared::Timeouts;
+use crate::server::slots::ConnectionSlot;
+use crate::site::files::{Site, SiteOptions};
 
 /// More resumes than this without blocking means a task that never yields control.
 const MAX_RESUMES_PER_EVENT: usize = 10_000;
@@ -52,7 +54,7 @@ impl Simulation {
             Notifier::default(),
         ));
         let now = Instant::now();
-        let slot = ConnectionSlot::claim(&shared);
+        let slot = ConnectionSlot::claim(shared.slots());
         Ok(Simulation {
             connection: Connection::new(MemoryTransport::default(), None, slot, shared, now),
             driver: Detached::default(),

@@ -4,11 +4,14 @@
 //! - nothing outside the root is ever opened: every open is `openat2(RESOLVE_BENEATH |
 //!   RESOLVE_NO_SYMLINKS)` from the root's fd, so neither `..` nor a link can climb out;
 //! - a path through symlinks is first resolved to the real path it names, which is served
-//!   only if it lies beneath the root (else 403), by opening that link-free path;
-//! - dotfiles and dot-directories are not served (404) unless `serve_hidden`, and that holds
-//!   for the target of a symlink too;
+//!   only if it lies beneath the root (else `Forbidden`), by opening that link-free path;
+//! - dotfiles and dot-directories are not served (`NotFound`) unless `serve_hidden`, and that
+//!   holds for the target of a symlink too;
 //! - only regular files are served: a directory is answered by its index file, and a FIFO,
-//!   socket or device gets 403 (opening is non-blocking, so a FIFO cannot stall the loop).
+//!   socket or device is `Forbidden` (opening is non-blocking, so a FIFO cannot stall the
+//!   loop).
+//!
+//! Refusals are a `SiteError`, not an HTTP status: this layer knows files, not responses.
 
 use std::ffi::CStr;
 use std::ffi::OsStr;
@@ -20,12 +23,13 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::config::INLINE_FILE_MAX_BYTES;
-use crate::error_log::{self, Event};
-use crate::http::Status;
 use crate::http::date::{self, HTTP_DATE_LEN};
 use crate::http::mime::{self, ContentType};
 use crate::sys::file::open_beneath;
+
+/// Files up to this size are read into memory once, so their responses are a copy into the
+/// output buffer and pipelined responses leave in one write.
+pub const INLINE_FILE_MAX_BYTES: u64 = 16 * 1024;
 
 /// A regular file, open, with what its response head needs.
 #[derive(Debug)]
@@ -58,6 +62,21 @@ impl StaticFile {
             .metadata()
             .is_ok_and(|metadata| identity(&metadata) == self.identity)
     }
+}
+
+/// Why a path names nothing the site will serve. The layer above maps each to a status.
+#[derive(Debug)]
+pub enum SiteError {
+    /// Nothing servable is there: missing, hidden (a dotfile), or a file asked for as a
+    /// directory.
+    NotFound,
+    /// Something is there that is not served: outside the root, not a regular file, a
+    /// directory without an index (and no `--autoindex`), or not readable.
+    Forbidden,
+    /// Out of file descriptors or memory: the same request may succeed later.
+    Exhausted,
+    /// Any other failure to open or stat, kept for the error log.
+    Failed(io::Error),
 }
 
 /// What a path names, when it names something servable.
@@ -122,19 +141,19 @@ impl Site {
 
     /// Resolves `path` (normalised, relative; see `http::path`) to something servable.
     /// `path` is used as scratch: the index name and a terminating NUL are appended to it.
-    pub fn resolve(&self, path: &mut Vec<u8>, trailing_slash: bool) -> Result<Resource, Status> {
+    pub fn resolve(&self, path: &mut Vec<u8>, trailing_slash: bool) -> Result<Resource, SiteError> {
         if !self.options.serve_hidden && path.split(|&b| b == b'/').any(|s| s.starts_with(b".")) {
-            return Err(Status::NotFound);
+            return Err(SiteError::NotFound);
         }
         let (file, metadata) = self.open_file(path)?;
         if metadata.is_file() {
             if trailing_slash {
-                return Err(Status::NotFound); // a file is not a directory: `/a.txt/`
+                return Err(SiteError::NotFound); // a file is not a directory: `/a.txt/`
             }
             return Ok(Resource::File(self.static_file(file, &metadata, path)));
         }
         if !metadata.is_dir() {
-            return Err(Status::Forbidden);
+            return Err(SiteError::Forbidden);
         }
         if !trailing_slash {
             return Ok(Resource::DirectoryWithoutSlash);
@@ -148,12 +167,12 @@ impl Site {
             Ok((index, metadata)) if metadata.is_file() => {
                 Ok(Resource::File(self.static_file(index, &metadata, path)))
             }
-            Ok(_) | Err(Status::NotFound) if self.options.autoindex => {
+            Ok(_) | Err(SiteError::NotFound) if self.options.autoindex => {
                 path.truncate(dir_len);
                 Ok(Resource::Listing(file))
             }
             // Without --autoindex, a directory without an index is not listed.
-            Ok(_) | Err(Status::NotFound) => Err(Status::Forbidden),
+            Ok(_) | Err(SiteError::NotFound) => Err(SiteError::Forbidden),
             Err(status) => Err(status),
         }
     }
@@ -178,37 +197,38 @@ impl Site {
     }
 
     /// Opens `path` beneath the root. A path without symlinks costs one open. One with
-    /// symlinks is resolved to where it really leads, which must be beneath the root (403
-    /// otherwise) and pass the dotfile policy, and that symlink-free path is what gets opened.
-    fn open_file(&self, path: &mut Vec<u8>) -> Result<(File, Metadata), Status> {
+    /// symlinks is resolved to where it really leads, which must be beneath the root
+    /// (`Forbidden` otherwise) and pass the dotfile policy, and that symlink-free path is what
+    /// gets opened.
+    fn open_file(&self, path: &mut Vec<u8>) -> Result<(File, Metadata), SiteError> {
         let opened = match open_relative(self.root.as_fd(), path) {
             Err(e) if e.raw_os_error() == Some(libc::ELOOP) => self.open_through_symlinks(path),
-            other => other.map_err(|e| status_for(&e)),
+            other => other.map_err(SiteError::from),
         };
         let file = File::from(opened?);
-        let metadata = file.metadata().map_err(|e| status_for(&e))?;
+        let metadata = file.metadata().map_err(SiteError::from)?;
         Ok((file, metadata))
     }
 
-    fn open_through_symlinks(&self, path: &[u8]) -> Result<OwnedFd, Status> {
+    fn open_through_symlinks(&self, path: &[u8]) -> Result<OwnedFd, SiteError> {
         let real = self
             .root_path
             .join(OsStr::from_bytes(path))
             .canonicalize()
-            .map_err(|e| status_for(&e))?;
+            .map_err(SiteError::from)?;
         let inside = real
             .strip_prefix(&self.root_path)
-            .map_err(|_| Status::Forbidden)?;
+            .map_err(|_| SiteError::Forbidden)?;
         let hidden = inside
             .components()
             .any(|c| matches!(c, Component::Normal(name) if name.as_bytes().starts_with(b".")));
         if hidden && !self.options.serve_hidden {
-            return Err(Status::NotFound);
+            return Err(SiteError::NotFound);
         }
         let mut resolved = inside.as_os_str().as_bytes().to_vec();
         // Refusing symlinks here makes the check above hold for what is opened: if the tree
         // changed in between, the open fails rather than follow a new link.
-        open_relative(self.root.as_fd(), &mut resolved).map_err(|e| status_for(&e))
+        open_relative(self.root.as_fd(), &mut resolved).map_err(SiteError::from)
     }
 }
 
@@ -257,18 +277,16 @@ fn open_relative(dir: BorrowedFd<'_>, path: &mut Vec<u8>) -> io::Result<OwnedFd>
     opened
 }
 
-/// The status for a failed open or stat.
-fn status_for(error: &io::Error) -> Status {
-    match error.raw_os_error() {
-        Some(libc::ENOENT | libc::ENOTDIR | libc::ENAMETOOLONG | libc::ELOOP) => Status::NotFound,
-        Some(libc::EACCES | libc::EPERM) => Status::Forbidden,
-        Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM) => Status::ServiceUnavailable,
-        _ => {
-            error_log::error(
-                Event::InternalError,
-                format_args!("500: opening a file failed: {error}"),
-            );
-            Status::InternalServerError
+impl From<io::Error> for SiteError {
+    /// What a failed open or stat means for the request.
+    fn from(error: io::Error) -> SiteError {
+        match error.raw_os_error() {
+            Some(libc::ENOENT | libc::ENOTDIR | libc::ENAMETOOLONG | libc::ELOOP) => {
+                SiteError::NotFound
+            }
+            Some(libc::EACCES | libc::EPERM) => SiteError::Forbidden,
+            Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM) => SiteError::Exhausted,
+            _ => SiteError::Failed(error),
         }
     }
 }

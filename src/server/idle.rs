@@ -14,7 +14,7 @@
 
 use std::num::NonZeroU32;
 
-use crate::event_loop::TaskId;
+use crate::runtime::task::TaskId;
 
 /// A connection's node in the list; `Option<IdleKey>` is as small as the key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -13,9 +13,9 @@ use std::os::fd::RawFd;
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::error_log::{self, Event};
-use crate::event_loop::{Context, Step, Wake};
-use crate::shared::Shared;
+use crate::runtime::error_log::{self, Event};
+use crate::runtime::task::{Context, Step, Wake};
+use crate::server::shared::Shared;
 use crate::sys::process::{ServerSignals, signal_name};
 
 pub struct SignalWatcher {
@@ -63,7 +63,7 @@ impl SignalWatcher {
 
     fn announce_drain(&self, signal: i32) {
         let name = signal_name(signal);
-        match self.shared.open_connections() {
+        match self.shared.slots().open() {
             0 => error_log::info(
                 Event::Lifecycle,
                 format_args!("shutting down ({name}): no connections open"),

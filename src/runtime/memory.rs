@@ -1,60 +1,19 @@
-//! The byte stream a connection talks over: a TCP socket when serving, memory when the
-//! connection state machine is tested or fuzzed without any socket.
+//! A task and its byte stream without the kernel: `MemoryTransport` stands in for a socket,
+//! `Detached` for the event loop. With both, a task's state machine runs exactly as the loop
+//! would run it, byte by byte and deadline by deadline, in tests and under the fuzzer.
+//!
+//! They live in the runtime, beside `Transport` and `Context`, because that is what they
+//! imitate: nothing here knows what the task does (`server::simulate` drives a connection
+//! with them).
 
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::FileExt;
+use std::time::{Duration, Instant, SystemTime};
 
-use crate::sys::{file, socket};
-
-/// Non-blocking stream operations; `WouldBlock` means "try again after the next edge".
-pub trait Transport {
-    /// Reads into `buf`; `Ok(0)` is end of stream.
-    fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize>;
-    /// Writes from `buf`; `more` says file bytes follow at once, so the kernel may hold a
-    /// short tail back to share a segment with them. Never set on the end of a response.
-    fn send(&mut self, buf: &[u8], more: bool) -> io::Result<usize>;
-    /// Writes up to `len` bytes of `file` from `*offset`, advancing it; `Ok(0)` means the
-    /// file ended before `len`.
-    fn send_file(&mut self, file: &File, offset: &mut u64, len: usize) -> io::Result<usize>;
-    /// Ends our direction of the stream.
-    fn shutdown_write(&mut self) -> io::Result<()>;
-}
-
-/// An accepted TCP connection, closed on drop.
-pub struct TcpConnection {
-    fd: OwnedFd,
-}
-
-impl TcpConnection {
-    pub fn new(fd: OwnedFd) -> TcpConnection {
-        TcpConnection { fd }
-    }
-
-    pub fn raw_fd(&self) -> RawFd {
-        self.fd.as_raw_fd()
-    }
-}
-
-impl Transport for TcpConnection {
-    fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        socket::recv(self.fd.as_fd(), buf)
-    }
-
-    fn send(&mut self, buf: &[u8], more: bool) -> io::Result<usize> {
-        socket::send(self.fd.as_fd(), buf, more)
-    }
-
-    fn send_file(&mut self, file: &File, offset: &mut u64, len: usize) -> io::Result<usize> {
-        file::sendfile(self.fd.as_fd(), file.as_fd(), offset, len)
-    }
-
-    fn shutdown_write(&mut self) -> io::Result<()> {
-        socket::shutdown_write(self.fd.as_fd())
-    }
-}
+use crate::runtime::task::{Context, Step, TaskId};
+use crate::runtime::transport::Transport;
 
 /// A scripted peer in memory. Each `push_input` chunk is what one edge of readability
 /// delivers; when the pending chunks are used up, reads say `WouldBlock` (or EOF once
@@ -136,5 +95,54 @@ impl Transport for MemoryTransport {
     fn shutdown_write(&mut self) -> io::Result<()> {
         self.output_closed = true;
         Ok(())
+    }
+}
+
+/// Drives a task by hand, outside any loop, with the same `Context` the loop would give it:
+/// for testing and fuzzing a task's state machine without sockets or epoll.
+pub struct Detached<T> {
+    spawned: Vec<T>,
+    notified: Vec<TaskId>,
+    shutdown: Option<Duration>,
+    /// The deadline the task asked for last.
+    pub deadline: Option<Instant>,
+}
+
+impl<T> Default for Detached<T> {
+    fn default() -> Detached<T> {
+        Detached {
+            spawned: Vec::new(),
+            notified: Vec::new(),
+            shutdown: None,
+            deadline: None,
+        }
+    }
+}
+
+impl<T> Detached<T> {
+    /// Runs `resume` once with a context for `now`; what it spawns or notifies is dropped.
+    pub fn resume(
+        &mut self,
+        now: Instant,
+        resume: impl FnOnce(&mut Context<'_, T>) -> Step,
+    ) -> Step {
+        let id = TaskId {
+            index: 0,
+            generation: 0,
+        };
+        let mut cx = Context::new(
+            id,
+            now,
+            SystemTime::now(),
+            self.deadline,
+            &mut self.spawned,
+            &mut self.notified,
+            &mut self.shutdown,
+        );
+        let step = resume(&mut cx);
+        self.deadline = cx.deadline();
+        self.spawned.clear();
+        self.notified.clear();
+        step
     }
 }

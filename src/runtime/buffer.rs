@@ -11,59 +11,63 @@
 //! structs, not ten thousand buffers, and a busy connection reuses warm memory instead of
 //! allocating.
 
+use std::cell::RefCell;
 use std::io;
 
-use crate::config::{POOLED_INPUT_BUFFERS, POOLED_OUTPUT_BUFFERS, POOLED_OUTPUT_MAX_BYTES};
-use crate::transport::Transport;
+use crate::runtime::transport::Transport;
 
+/// A connection's input buffer: one maximal head plus room for pipelined requests behind it.
+pub const INPUT_BUFFER_BYTES: usize = 16 * 1024;
+/// Responses are batched into one write until this much is waiting.
+pub const OUTPUT_FLUSH_BYTES: usize = 64 * 1024;
+/// Idle buffers kept for reuse; beyond these counts, returned buffers are freed.
+pub const POOLED_INPUT_BUFFERS: usize = 1024;
+pub const POOLED_OUTPUT_BUFFERS: usize = 1024;
+/// An output vector that grew past this (a large listing) is freed rather than pooled.
+pub const POOLED_OUTPUT_MAX_BYTES: usize = 2 * OUTPUT_FLUSH_BYTES;
+
+/// The idle buffers of one loop's connections. Shared by reference: the loop is
+/// single-threaded, and no method keeps a borrow of its lists past its return.
+#[derive(Default)]
 pub struct BufferPool {
-    input_bytes: usize,
-    inputs: Vec<Box<[u8]>>,
-    outputs: Vec<Vec<u8>>,
+    inputs: RefCell<Vec<Box<[u8]>>>,
+    outputs: RefCell<Vec<Vec<u8>>>,
 }
 
 impl BufferPool {
-    /// A pool of input buffers of `input_bytes` each, and of output vectors.
-    pub fn new(input_bytes: usize) -> BufferPool {
-        BufferPool {
-            input_bytes,
-            inputs: Vec::new(),
-            outputs: Vec::new(),
-        }
-    }
-
     /// Gives `input` storage if it has none.
-    pub fn fill_input(&mut self, input: &mut InputBuffer) {
+    pub fn fill_input(&self, input: &mut InputBuffer) {
         if input.bytes.is_empty() {
             input.bytes = self
                 .inputs
+                .borrow_mut()
                 .pop()
-                .unwrap_or_else(|| vec![0; self.input_bytes].into_boxed_slice());
+                .unwrap_or_else(|| vec![0; INPUT_BUFFER_BYTES].into_boxed_slice());
         }
     }
 
     /// Gives `output` capacity if it has none.
-    pub fn fill_output(&mut self, output: &mut Vec<u8>) {
+    pub fn fill_output(&self, output: &mut Vec<u8>) {
         if output.capacity() == 0 {
-            *output = self.outputs.pop().unwrap_or_default();
+            *output = self.outputs.borrow_mut().pop().unwrap_or_default();
         }
     }
 
     /// Takes back the storage of an empty input buffer and an empty output vector.
-    pub fn release(&mut self, input: &mut InputBuffer, output: &mut Vec<u8>) {
+    pub fn release(&self, input: &mut InputBuffer, output: &mut Vec<u8>) {
         if input.is_empty() && !input.bytes.is_empty() {
             let bytes = std::mem::take(&mut input.bytes);
-            if self.inputs.len() < POOLED_INPUT_BUFFERS {
-                self.inputs.push(bytes);
+            let mut inputs = self.inputs.borrow_mut();
+            if inputs.len() < POOLED_INPUT_BUFFERS {
+                inputs.push(bytes);
             }
         }
         if output.is_empty() && output.capacity() > 0 {
             let vec = std::mem::take(output);
             // One large response (a listing) must not pin its memory in the pool for ever.
-            if self.outputs.len() < POOLED_OUTPUT_BUFFERS
-                && vec.capacity() <= POOLED_OUTPUT_MAX_BYTES
-            {
-                self.outputs.push(vec);
+            let mut outputs = self.outputs.borrow_mut();
+            if outputs.len() < POOLED_OUTPUT_BUFFERS && vec.capacity() <= POOLED_OUTPUT_MAX_BYTES {
+                outputs.push(vec);
             }
         }
     }

@@ -1,0 +1,17 @@
+//! The runtime: the event loop and what tasks need from it, knowing tasks but not requests.
+//!
+//! It owns the loop (`event_loop`: timeout, `epoll_wait`, wake, timers, run queue), the task
+//! contract (`task`: `Task`, `Wake`, `Step`, generation-checked `TaskId`, `TaskContext` and
+//! `Context`, `Notifier`), the timer set (`timer`), connection buffers and their pool
+//! (`buffer`), byte streams (`transport`: the trait and TCP; `memory`: a scripted stream and
+//! `Detached`, a loop stand-in for tests and fuzzing) and the error log (`error_log`); later,
+//! the worker pool. It may use `sys` only: nothing here knows HTTP, files or the server's
+//! kinds of task.
+
+pub mod buffer;
+pub mod error_log;
+pub mod event_loop;
+pub mod memory;
+pub mod task;
+pub mod timer;
+pub mod transport;

@@ -1,0 +1,132 @@
+//! What every connection of one server shares: the site and its file cache, the limits, the
+//! cached Date, the buffer pool, the access log, and the connection slots (`slots`). One per
+//! event loop, behind an `Rc`. Its fields are private: each is reached through a method that
+//! says what it is for. The loop is single-threaded, so the `RefCell`s are never contended,
+//! and no borrow a method hands out outlives the synchronous step that takes it.
+
+use std::cell::{Cell, RefCell, RefMut};
+use std::rc::Rc;
+use std::time::{Duration, SystemTime};
+
+use crate::http::date::{DateCache, HTTP_DATE_LEN};
+use crate::runtime::buffer::BufferPool;
+use crate::runtime::task::{Notifier, TaskId};
+use crate::server::access_log::AccessLog;
+use crate::server::slots::Slots;
+use crate::site::file_cache::FileCache;
+use crate::site::files::Site;
+
+/// The timeouts a connection applies, from the command line.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    pub head: Duration,
+    pub body: Duration,
+    pub keepalive: Duration,
+    pub send: Duration,
+}
+
+/// See the module documentation.
+pub struct Shared {
+    site: Site,
+    files: RefCell<FileCache>,
+    cache_control: Option<Box<[u8]>>,
+    log: Option<Rc<AccessLog>>,
+    timeouts: Timeouts,
+    max_body_bytes: u64,
+    date: RefCell<DateCache>,
+    buffers: BufferPool,
+    /// Scratch for the normalised request path: only used while a request is answered,
+    /// which is never interrupted, so all connections share it.
+    path: RefCell<Vec<u8>>,
+    slots: Rc<Slots>,
+    /// The file cache's sweeper while it waits, with no deadline, for the cache to get an
+    /// entry.
+    idle_sweeper: Cell<Option<TaskId>>,
+}
+
+impl Shared {
+    /// `notifier` is the loop's: through it a dropped slot wakes the paused listener.
+    pub fn new(
+        site: Site,
+        cache_control: Option<&str>,
+        log: Option<AccessLog>,
+        timeouts: Timeouts,
+        max_body_bytes: u64,
+        max_connections: usize,
+        notifier: Notifier,
+    ) -> Shared {
+        Shared {
+            site,
+            files: RefCell::new(FileCache::default()),
+            cache_control: cache_control.map(|value| value.as_bytes().into()),
+            log: log.map(Rc::new),
+            timeouts,
+            max_body_bytes,
+            date: RefCell::new(DateCache::default()),
+            buffers: BufferPool::default(),
+            path: RefCell::new(Vec::new()),
+            slots: Rc::new(Slots::new(max_connections, notifier)),
+            idle_sweeper: Cell::new(None),
+        }
+    }
+
+    pub fn site(&self) -> &Site {
+        &self.site
+    }
+
+    /// The open-file cache, borrowed for one request.
+    pub fn files(&self) -> RefMut<'_, FileCache> {
+        self.files.borrow_mut()
+    }
+
+    /// `--cache-control`, for successful file responses.
+    pub fn cache_control(&self) -> Option<&[u8]> {
+        self.cache_control.as_deref()
+    }
+
+    pub fn access_log(&self) -> Option<&Rc<AccessLog>> {
+        self.log.as_ref()
+    }
+
+    pub fn timeouts(&self) -> &Timeouts {
+        &self.timeouts
+    }
+
+    /// `--max-body-bytes`: the largest request body read and discarded.
+    pub fn max_body_bytes(&self) -> u64 {
+        self.max_body_bytes
+    }
+
+    /// The `Date` header's value for `now`, rendered at most once a second.
+    pub fn date(&self, now: SystemTime) -> [u8; HTTP_DATE_LEN] {
+        *self.date.borrow_mut().get(now)
+    }
+
+    /// Where connections take their buffers from and give them back while idle.
+    pub fn buffers(&self) -> &BufferPool {
+        &self.buffers
+    }
+
+    /// The scratch buffer for the request path, borrowed while one request is answered.
+    pub fn path_scratch(&self) -> RefMut<'_, Vec<u8>> {
+        self.path.borrow_mut()
+    }
+
+    /// The connection slots under `--max-conns`, and the idle list.
+    pub fn slots(&self) -> &Rc<Slots> {
+        &self.slots
+    }
+
+    /// Records that the cache sweeper, task `sweeper`, waits for the cache to get an entry.
+    pub fn set_idle_sweeper(&self, sweeper: TaskId) {
+        self.idle_sweeper.set(Some(sweeper));
+    }
+
+    /// The idle sweeper, once the cache holds an entry again: whoever calls this notifies it.
+    pub fn sweeper_to_wake(&self) -> Option<TaskId> {
+        if self.files.borrow().is_empty() {
+            return None;
+        }
+        self.idle_sweeper.take()
+    }
+}
