@@ -20,6 +20,8 @@ pub mod http;
 pub mod idle;
 pub mod listener;
 pub mod listing;
+#[path = "runtime/pool.rs"]
+pub mod pool;
 pub mod render;
 pub mod server;
 pub mod shared;

@@ -5,6 +5,7 @@
 //! readiness flag that clears. Nothing here knows about HTTP.
 
 pub mod epoll;
+pub mod eventfd;
 pub mod file;
 pub mod process;
 pub mod socket;
