@@ -4,14 +4,15 @@
 //! contract (`task`: `Task`, `Wake`, `Step`, generation-checked `TaskId`, `TaskContext` and
 //! `Context`, `Notifier`), the timer set (`timer`), connection buffers and their pool
 //! (`buffer`), byte streams (`transport`: the trait and TCP; `memory`: a scripted stream and
-//! `Detached`, a loop stand-in for tests and fuzzing) and the error log (`error_log`); later,
-//! the worker pool. It may use `sys` only: nothing here knows HTTP, files or the server's
+//! `Detached`, a loop stand-in for tests and fuzzing) and the error log (`error_log`), and the
+//! worker pool (`pool`: jobs out to threads, completions back through an eventfd). It may use `sys` only: nothing here knows HTTP, files or the server's
 //! kinds of task.
 
 pub mod buffer;
 pub mod error_log;
 pub mod event_loop;
 pub mod memory;
+pub mod pool;
 pub mod task;
 pub mod timer;
 pub mod transport;

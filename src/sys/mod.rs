@@ -6,6 +6,7 @@
 //! other part of this crate.
 
 pub mod epoll;
+pub mod eventfd;
 pub mod file;
 pub mod process;
 pub mod socket;
