@@ -9,6 +9,8 @@
 
 pub mod access_log;
 pub mod buffer;
+#[path = "site/compress.rs"]
+pub mod compress;
 pub mod config;
 pub mod conn;
 pub mod error_log;
