@@ -1,0 +1,163 @@
+//! The bounded cache of compressed variants, least recently used out first, with one job per
+//! cold variant: `begin` says `Started` to the first request for a key and `AlreadyRunning` to
+//! the others until `finish`, which hands back the waiters' tokens to wake.
+
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+
+use super::CompressedVariant;
+use crate::http::encoding::Coding;
+
+/// What each entry costs besides its bytes and ETag (map slots, the recency index, the `Rc`
+/// header), so that the bound holds for many small or empty entries too.
+pub(super) const ENTRY_OVERHEAD_BYTES: usize = 128;
+
+/// What tells whether a file changed: the same fields `StaticFile` compares on every request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FileIdentity {
+    pub dev: u64,
+    pub ino: u64,
+    pub len: u64,
+    /// Modification time in nanoseconds since the epoch.
+    pub mtime_ns: i128,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct VariantKey {
+    pub file: FileIdentity,
+    pub coding: Coding,
+}
+
+/// What `begin` found.
+#[derive(Debug)]
+pub enum Begin {
+    /// Send this variant.
+    Hit(Rc<CompressedVariant>),
+    /// Compressing was tried and did not pay, or failed: send identity.
+    Identity,
+    /// No variant and no job: the caller starts the job and calls `finish` when it ends.
+    Started,
+    /// A job for this key is running; its `finish` returns the waiter given here.
+    AlreadyRunning,
+}
+
+/// What `finish` hands back.
+#[derive(Debug)]
+pub struct Finished {
+    /// The variant to send, `None` for identity.
+    pub variant: Option<Rc<CompressedVariant>>,
+    /// The waiters given to `begin` for this key, in order, to be woken.
+    pub waiters: Vec<u64>,
+}
+
+struct Entry {
+    /// `None`: compressing did not pay; remembered so it is not tried on every request.
+    variant: Option<Rc<CompressedVariant>>,
+    /// Key in `recency`.
+    stamp: u64,
+    cost_bytes: usize,
+}
+
+/// Compressed variants, least recently used evicted first, total bounded by a capacity in
+/// bytes, plus the jobs in flight and who waits for them.
+///
+/// Evicting only drops the cache's reference: a response still sending a variant keeps it
+/// alive until it ends, so memory can exceed the capacity by the variants being sent.
+pub struct CompressedCache {
+    capacity_bytes: usize,
+    used_bytes: usize,
+    entries: HashMap<VariantKey, Entry>,
+    /// Entries by last use: the smallest stamp is the least recently used.
+    recency: BTreeMap<u64, VariantKey>,
+    next_stamp: u64,
+    in_flight: HashMap<VariantKey, Vec<u64>>,
+}
+
+impl CompressedCache {
+    pub fn new(capacity_bytes: usize) -> CompressedCache {
+        CompressedCache {
+            capacity_bytes,
+            used_bytes: 0,
+            entries: HashMap::new(),
+            recency: BTreeMap::new(),
+            next_stamp: 0,
+            in_flight: HashMap::new(),
+        }
+    }
+
+    /// Looks `key` up on behalf of `waiter`, marking a hit as just used; on a miss, registers
+    /// `waiter` to be returned by `finish(key, ..)`.
+    pub fn begin(&mut self, key: VariantKey, waiter: u64) -> Begin {
+        if let Some(entry) = self.entries.get_mut(&key) {
+            self.recency.remove(&entry.stamp);
+            entry.stamp = self.next_stamp;
+            self.recency.insert(entry.stamp, key);
+            self.next_stamp += 1;
+            return match &entry.variant {
+                Some(variant) => Begin::Hit(Rc::clone(variant)),
+                None => Begin::Identity,
+            };
+        }
+        match self.in_flight.get_mut(&key) {
+            Some(waiters) => {
+                waiters.push(waiter);
+                Begin::AlreadyRunning
+            }
+            None => {
+                self.in_flight.insert(key, vec![waiter]);
+                Begin::Started
+            }
+        }
+    }
+
+    /// Ends the job for `key` with its result (`None`: not worth it, or it failed), keeps
+    /// the result if it fits, evicting the least recently used entries to make room, and
+    /// returns it with the waiters to wake. A result larger than the whole capacity is
+    /// still returned, just not kept.
+    pub fn finish(&mut self, key: VariantKey, result: Option<CompressedVariant>) -> Finished {
+        let waiters = self.in_flight.remove(&key).unwrap_or_default();
+        let variant = result.map(Rc::new);
+        self.remove(&key);
+        let cost_bytes =
+            ENTRY_OVERHEAD_BYTES + variant.as_ref().map_or(0, |v| v.bytes.len() + v.etag.len());
+        if cost_bytes <= self.capacity_bytes {
+            while self.used_bytes + cost_bytes > self.capacity_bytes {
+                let Some((_, oldest)) = self.recency.pop_first() else {
+                    break;
+                };
+                self.remove(&oldest);
+            }
+            let stamp = self.next_stamp;
+            self.next_stamp += 1;
+            self.recency.insert(stamp, key);
+            self.used_bytes += cost_bytes;
+            let entry = Entry {
+                variant: variant.clone(),
+                stamp,
+                cost_bytes,
+            };
+            self.entries.insert(key, entry);
+        }
+        Finished { variant, waiters }
+    }
+
+    /// Drops every variant of a file, for a caller that saw it change. Jobs in flight are
+    /// left to finish: their waiters still need waking.
+    pub fn remove_file(&mut self, file: FileIdentity) {
+        for coding in Coding::EVERY {
+            self.remove(&VariantKey { file, coding });
+        }
+    }
+
+    /// The bytes the entries account for; never above the capacity.
+    pub fn used_bytes(&self) -> usize {
+        self.used_bytes
+    }
+
+    fn remove(&mut self, key: &VariantKey) {
+        if let Some(entry) = self.entries.remove(key) {
+            self.recency.remove(&entry.stamp);
+            self.used_bytes -= entry.cost_bytes;
+        }
+    }
+}
