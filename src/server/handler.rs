@@ -12,7 +12,7 @@ use std::time::{Instant, SystemTime};
 use crate::http::Status;
 use crate::http::conditional::{self, Outcome, Validators};
 use crate::http::encoding::{self, Coding};
-use crate::http::path;
+use crate::http::path::{self, NormalizedPath};
 use crate::http::range::{self, ByteRange, RangeRequest};
 use crate::http::request::{Method, Request, Target};
 use crate::runtime::error_log::{self, Event};
@@ -98,42 +98,37 @@ pub enum Parts {
     Several(Vec<ByteRange>),
 }
 
-/// Decides the reply. `path_scratch` is a reusable buffer for the normalised path;
-/// `wall_clock` is the time the preconditions are judged against.
+/// Decides the reply. `path_buffer` is lent to normalisation for a path it rewrites (see
+/// `http::path`); its contents mean nothing between calls. `wall_clock` is the time the
+/// preconditions are judged against.
 pub fn respond(
     site: &Site,
     files: &mut FileCache,
     request: &Request<'_>,
-    path_scratch: &mut Vec<u8>,
+    path_buffer: &mut Vec<u8>,
     now: Instant,
     wall_clock: SystemTime,
 ) -> Reply {
-    let mut resolver = Resolver {
-        site,
-        files,
-        path: path_scratch,
-        now,
-    };
-    match decide(&mut resolver, request, wall_clock) {
-        Reply::Error(status) => error_page(&mut resolver, status).unwrap_or(Reply::Error(status)),
+    let mut resolver = Resolver { site, files, now };
+    match decide(&mut resolver, path_buffer, request, wall_clock) {
+        Reply::Error(status) => {
+            error_page(&mut resolver, path_buffer, status).unwrap_or(Reply::Error(status))
+        }
         reply => reply,
     }
 }
 
-/// URL paths to what they name on the site, through the file cache.
+/// Normalised URL paths to what they name on the site, through the file cache.
 struct Resolver<'a> {
     site: &'a Site,
     files: &'a mut FileCache,
-    /// Holds the normalised path after `resolve`.
-    path: &'a mut Vec<u8>,
     now: Instant,
 }
 
 impl Resolver<'_> {
-    fn resolve(&mut self, raw_path: &[u8]) -> Result<Lookup, Status> {
-        let info = path::normalize(raw_path, self.path)?;
+    fn resolve(&mut self, path: &NormalizedPath<'_>) -> Result<Lookup, Status> {
         self.files
-            .lookup(self.site, self.path, info.trailing_slash, self.now)
+            .lookup(self.site, path, self.now)
             .map_err(status_for)
     }
 }
@@ -155,9 +150,14 @@ fn status_for(error: SiteError) -> Status {
 }
 
 /// The configured page for `status` (`--error-page`), if it names a servable file.
-fn error_page(resolver: &mut Resolver<'_>, status: Status) -> Option<Reply> {
+fn error_page(
+    resolver: &mut Resolver<'_>,
+    path_buffer: &mut Vec<u8>,
+    status: Status,
+) -> Option<Reply> {
     let page = resolver.site.error_page(status.code())?;
-    match resolver.resolve(page) {
+    let path = path::normalize(page, path_buffer).ok()?;
+    match resolver.resolve(&path) {
         Ok(Lookup::File(files)) => Some(Reply::ErrorPage {
             status,
             file: files.identity,
@@ -166,7 +166,12 @@ fn error_page(resolver: &mut Resolver<'_>, status: Status) -> Option<Reply> {
     }
 }
 
-fn decide(resolver: &mut Resolver<'_>, request: &Request<'_>, wall_clock: SystemTime) -> Reply {
+fn decide(
+    resolver: &mut Resolver<'_>,
+    path_buffer: &mut Vec<u8>,
+    request: &Request<'_>,
+    wall_clock: SystemTime,
+) -> Reply {
     match request.method {
         Method::Get | Method::Head => {}
         Method::Options => return Reply::Options,
@@ -182,18 +187,22 @@ fn decide(resolver: &mut Resolver<'_>, request: &Request<'_>, wall_clock: System
     let Target::Path { path, query } = request.target else {
         return Reply::Error(Status::BadRequest);
     };
-    match resolver.resolve(path) {
+    let path = match path::normalize(path, path_buffer) {
+        Ok(path) => path,
+        Err(status) => return Reply::Error(status),
+    };
+    match resolver.resolve(&path) {
         Ok(Lookup::File(files)) => {
             file_reply(request, select(&files, request.accept_encoding), wall_clock)
         }
         Ok(Lookup::Listing(dir)) => {
-            match listing::page(&dir, resolver.path, resolver.site.serve_hidden()) {
+            match listing::page(&dir, path.relative(), resolver.site.serve_hidden()) {
                 Ok(page) => Reply::Listing(page),
                 Err(_) => Reply::Error(Status::Forbidden),
             }
         }
         Ok(Lookup::DirectoryWithoutSlash) => {
-            Reply::Redirect(directory_location(resolver.path, query))
+            Reply::Redirect(directory_location(path.relative(), query))
         }
         Err(status) => Reply::Error(status),
     }

@@ -35,8 +35,9 @@ pub struct Shared {
     max_body_bytes: u64,
     date: RefCell<DateCache>,
     buffers: BufferPool,
-    /// Scratch for the normalised request path: only used while a request is answered,
-    /// which is never interrupted, so all connections share it.
+    /// Lent to `http::path::normalize` for a request path it rewrites; the `NormalizedPath`
+    /// it returns borrows it until the request is answered, which is never interrupted, so all
+    /// connections share one.
     path: RefCell<Vec<u8>>,
     slots: Rc<Slots>,
     /// The file cache's sweeper while it waits, with no deadline, for the cache to get an
@@ -107,7 +108,8 @@ impl Shared {
         &self.buffers
     }
 
-    /// The scratch buffer for the request path, borrowed while one request is answered.
+    /// The buffer a request path is normalised into when normalising changes it, borrowed
+    /// while one request is answered; it holds nothing from one request to the next.
     pub fn path_scratch(&self) -> RefMut<'_, Vec<u8>> {
         self.path.borrow_mut()
     }

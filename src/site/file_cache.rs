@@ -17,6 +17,9 @@
 //!   `sweep` says when it is next due, or that the cache is empty and nothing is (then the
 //!   task waits until `is_empty` turns false), so an idle server makes no wake-ups.
 //!
+//! Entries are keyed by the canonical bytes of a `NormalizedPath` (`/docs/` and `/docs` are
+//! different keys), which the cache only reads.
+//!
 //! Refusals (a `SiteError`) are never cached.
 
 use std::collections::HashMap;
@@ -25,6 +28,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use crate::http::encoding::Coding;
+use crate::http::path::NormalizedPath;
 use crate::site::files::{Resource, Site, SiteError, StaticFile};
 
 /// How long a cached file is served without looking at the disk again.
@@ -90,20 +94,17 @@ pub struct FileCache {
 }
 
 impl FileCache {
-    /// Resolves `path` (normalised; see `Site::resolve`, which it calls on a miss or when an
-    /// entry is due for a check).
+    /// Resolves `path` through the cache: a hit is found by the path's canonical bytes,
+    /// borrowed, so it allocates nothing; `Site::resolve` runs on a miss or when an entry is
+    /// due for a check.
     pub fn lookup(
         &mut self,
         site: &Site,
-        path: &mut Vec<u8>,
-        trailing_slash: bool,
+        path: &NormalizedPath<'_>,
         now: Instant,
     ) -> Result<Lookup, SiteError> {
-        let key_len = path.len();
-        if trailing_slash {
-            path.push(b'/');
-        }
-        let cached = self.entries.get_mut(path.as_slice()).and_then(|entry| {
+        let key = path.as_bytes();
+        let cached = self.entries.get_mut(key).and_then(|entry| {
             let fresh = now.saturating_duration_since(entry.checked_at)
                 < FILE_CACHE_REVALIDATE_AFTER
                 && entry.files.unchanged_on_disk();
@@ -113,24 +114,20 @@ impl FileCache {
             })
         });
         if let Some(files) = cached {
-            path.truncate(key_len);
             return Ok(Lookup::File(files));
         }
-        let key: Box<[u8]> = path.as_slice().into();
-        path.truncate(key_len);
 
-        let identity = match site.resolve(path, trailing_slash) {
+        let identity = match site.resolve(path) {
             Ok(Resource::File(file)) => file,
             Ok(Resource::DirectoryWithoutSlash) => return Ok(Lookup::DirectoryWithoutSlash),
             Ok(Resource::Listing(dir)) => return Ok(Lookup::Listing(dir)),
             Err(error) => {
-                self.entries.remove(&key);
+                self.entries.remove(key);
                 return Err(error);
             }
         };
-        // `path` now names the file itself (an index file, for a directory).
-        let variants = Coding::ALL.map(|coding| variant(site, path, &identity, coding));
-        let identity = match self.entries.get(&key) {
+        let variants = Coding::ALL.map(|coding| variant(site, &identity, coding));
+        let identity = match self.entries.get(key) {
             Some(entry) if entry.files.identity.same_as(&identity) => {
                 Rc::clone(&entry.files.identity)
             }
@@ -139,7 +136,7 @@ impl FileCache {
         let files = Representations { identity, variants };
         self.make_room(now);
         self.entries.insert(
-            key,
+            key.into(),
             Entry {
                 files: files.clone(),
                 checked_at: now,
@@ -181,26 +178,17 @@ impl FileCache {
     }
 }
 
-/// `path` + `.br` or `.gz`, if that is a servable file (same policies as any file); it is sent
-/// with the original's type. A file that is itself compressed has no variants.
-fn variant(
-    site: &Site,
-    path: &mut Vec<u8>,
-    identity: &StaticFile,
-    coding: Coding,
-) -> Option<Rc<StaticFile>> {
-    if Coding::ALL.iter().any(|c| path.ends_with(c.suffix())) {
+/// The file named like `identity` (an index file, for a directory) + `.br` or `.gz`, if that
+/// is a servable file (same policies as any file); it is sent with the original's type. A file
+/// that is itself compressed has no variants.
+fn variant(site: &Site, identity: &StaticFile, coding: Coding) -> Option<Rc<StaticFile>> {
+    let name = identity.path.name();
+    if Coding::ALL.iter().any(|c| name.ends_with(c.suffix())) {
         return None;
     }
-    let len = path.len();
-    path.extend_from_slice(coding.suffix());
-    let resolved = site.resolve(path, false);
-    path.truncate(len);
-    match resolved {
-        Ok(Resource::File(mut file)) => {
-            file.content_type = identity.content_type;
-            Some(Rc::new(file))
-        }
-        _ => None,
-    }
+    let mut file = site
+        .resolve_file(identity.path.with_suffix(coding.suffix()))
+        .ok()?;
+    file.content_type = identity.content_type;
+    Some(Rc::new(file))
 }

@@ -1,4 +1,7 @@
-//! The site on disk: request path → open regular file and its metadata, or a refusal.
+//! The site on disk: a normalised request path (`http::path::NormalizedPath`, only read) → an
+//! open regular file with its metadata and the `ResolvedPath` it was found under, or a refusal.
+//! Every name this module derives (the index file, a variant) is a new `ResolvedPath`, so no
+//! caller's bytes are changed by resolving.
 //!
 //! Policy, enforced on what is actually opened rather than on the request text:
 //! - nothing outside the root is ever opened: every open is `openat2(RESOLVE_BENEATH |
@@ -13,7 +16,7 @@
 //!
 //! Refusals are a `SiteError`, not an HTTP status: this layer knows files, not responses.
 
-use std::ffi::CStr;
+use std::ffi::CString;
 use std::ffi::OsStr;
 use std::fs::{File, Metadata};
 use std::io;
@@ -25,6 +28,7 @@ use std::time::SystemTime;
 
 use crate::http::date::{self, HTTP_DATE_LEN};
 use crate::http::mime::{self, ContentType};
+use crate::http::path::NormalizedPath;
 use crate::sys::file::open_beneath;
 
 /// Files up to this size are read into memory once, so their responses are a copy into the
@@ -47,6 +51,8 @@ pub struct StaticFile {
     pub etag: Box<[u8]>,
     /// Device, inode, size and modification time: what tells whether the file changed.
     identity: (u64, u64, u64, i64, i64),
+    /// The name it was resolved under; its variants are looked up beside it.
+    pub path: ResolvedPath,
 }
 
 impl StaticFile {
@@ -61,6 +67,65 @@ impl StaticFile {
         self.file
             .metadata()
             .is_ok_and(|metadata| identity(&metadata) == self.identity)
+    }
+}
+
+/// The name of a file on the site, as resolution found it: the normalised URL path relative to
+/// the root, plus `/` and the index name when the URL named a directory. This name, not the
+/// target of a symlink on the way, gives the media type and the variants' names; what is
+/// opened for it is this name, or, through symlinks, the link-free path it really leads to.
+///
+/// Ownership: it owns its bytes and is never changed once built. It is made by `Site` on a
+/// cache miss only (a cached file is found by its `NormalizedPath`, borrowed), is kept in the
+/// `StaticFile` it names, and every name derived from it is a new value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolvedPath {
+    /// Relative, without a slash at either end; empty for the root directory.
+    name: Box<[u8]>,
+}
+
+impl ResolvedPath {
+    fn named(relative: &[u8]) -> ResolvedPath {
+        ResolvedPath {
+            name: relative.into(),
+        }
+    }
+
+    /// `name` inside this directory.
+    fn join(&self, name: &[u8]) -> ResolvedPath {
+        let mut joined = self.name.to_vec();
+        if !joined.is_empty() {
+            joined.push(b'/');
+        }
+        joined.extend_from_slice(name);
+        ResolvedPath {
+            name: joined.into(),
+        }
+    }
+
+    /// This name with `suffix` appended: `a.txt` → `a.txt.gz`.
+    pub fn with_suffix(&self, suffix: &[u8]) -> ResolvedPath {
+        ResolvedPath {
+            name: [&self.name[..], suffix].concat().into(),
+        }
+    }
+
+    /// The path relative to the root, as opened.
+    pub fn name(&self) -> &[u8] {
+        &self.name
+    }
+
+    /// The last segment.
+    pub fn file_name(&self) -> &[u8] {
+        self.name
+            .rsplit(|&b| b == b'/')
+            .next()
+            .unwrap_or(&self.name)
+    }
+
+    /// Whether a segment is a dotfile or dot-directory.
+    fn is_hidden(&self) -> bool {
+        self.name.split(|&b| b == b'/').any(|s| s.starts_with(b"."))
     }
 }
 
@@ -139,36 +204,29 @@ impl Site {
             .map(|(_, path)| path.as_slice())
     }
 
-    /// Resolves `path` (normalised, relative; see `http::path`) to something servable.
-    /// `path` is used as scratch: the index name and a terminating NUL are appended to it.
-    pub fn resolve(&self, path: &mut Vec<u8>, trailing_slash: bool) -> Result<Resource, SiteError> {
-        if !self.options.serve_hidden && path.split(|&b| b == b'/').any(|s| s.starts_with(b".")) {
-            return Err(SiteError::NotFound);
-        }
-        let (file, metadata) = self.open_file(path)?;
+    /// Resolves a normalised URL path to something servable.
+    pub fn resolve(&self, path: &NormalizedPath<'_>) -> Result<Resource, SiteError> {
+        let named = ResolvedPath::named(path.relative());
+        self.refuse_hidden(&named)?;
+        let (file, metadata) = self.open_file(&named)?;
         if metadata.is_file() {
-            if trailing_slash {
+            if path.trailing_slash() {
                 return Err(SiteError::NotFound); // a file is not a directory: `/a.txt/`
             }
-            return Ok(Resource::File(self.static_file(file, &metadata, path)));
+            return Ok(Resource::File(self.static_file(file, &metadata, named)));
         }
         if !metadata.is_dir() {
             return Err(SiteError::Forbidden);
         }
-        if !trailing_slash {
+        if !path.trailing_slash() {
             return Ok(Resource::DirectoryWithoutSlash);
         }
-        let dir_len = path.len();
-        if !path.is_empty() {
-            path.push(b'/');
-        }
-        path.extend_from_slice(self.options.index_name.as_bytes());
-        match self.open_file(path) {
-            Ok((index, metadata)) if metadata.is_file() => {
-                Ok(Resource::File(self.static_file(index, &metadata, path)))
-            }
+        let index = named.join(self.options.index_name.as_bytes());
+        match self.open_file(&index) {
+            Ok((index_file, metadata)) if metadata.is_file() => Ok(Resource::File(
+                self.static_file(index_file, &metadata, index),
+            )),
             Ok(_) | Err(SiteError::NotFound) if self.options.autoindex => {
-                path.truncate(dir_len);
                 Ok(Resource::Listing(file))
             }
             // Without --autoindex, a directory without an index is not listed.
@@ -177,8 +235,26 @@ impl Site {
         }
     }
 
-    fn static_file(&self, file: File, metadata: &Metadata, path: &[u8]) -> StaticFile {
-        let name_start = path.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
+    /// The regular file named `path` (a file's precompressed variant), under the same
+    /// policies as any file.
+    pub fn resolve_file(&self, path: ResolvedPath) -> Result<StaticFile, SiteError> {
+        self.refuse_hidden(&path)?;
+        let (file, metadata) = self.open_file(&path)?;
+        if !metadata.is_file() {
+            return Err(SiteError::NotFound);
+        }
+        Ok(self.static_file(file, &metadata, path))
+    }
+
+    /// `NotFound` for a dotfile or a path through a dot-directory, unless `--serve-hidden`.
+    fn refuse_hidden(&self, path: &ResolvedPath) -> Result<(), SiteError> {
+        if !self.options.serve_hidden && path.is_hidden() {
+            return Err(SiteError::NotFound);
+        }
+        Ok(())
+    }
+
+    fn static_file(&self, file: File, metadata: &Metadata, path: ResolvedPath) -> StaticFile {
         let len = metadata.len();
         let bytes = (len <= INLINE_FILE_MAX_BYTES)
             .then(|| read_whole(&file, len))
@@ -188,11 +264,11 @@ impl Site {
             len,
             modified: metadata.modified().ok(),
             last_modified: metadata.modified().ok().and_then(date::render),
-            content_type: mime::content_type(&path[name_start..])
-                .unwrap_or(self.options.default_type),
+            content_type: mime::content_type(path.file_name()).unwrap_or(self.options.default_type),
             bytes,
             etag: entity_tag(metadata),
             identity: identity(metadata),
+            path,
         }
     }
 
@@ -200,8 +276,8 @@ impl Site {
     /// symlinks is resolved to where it really leads, which must be beneath the root
     /// (`Forbidden` otherwise) and pass the dotfile policy, and that symlink-free path is what
     /// gets opened.
-    fn open_file(&self, path: &mut Vec<u8>) -> Result<(File, Metadata), SiteError> {
-        let opened = match open_relative(self.root.as_fd(), path) {
+    fn open_file(&self, path: &ResolvedPath) -> Result<(File, Metadata), SiteError> {
+        let opened = match open_relative(self.root.as_fd(), path.name()) {
             Err(e) if e.raw_os_error() == Some(libc::ELOOP) => self.open_through_symlinks(path),
             other => other.map_err(SiteError::from),
         };
@@ -210,10 +286,10 @@ impl Site {
         Ok((file, metadata))
     }
 
-    fn open_through_symlinks(&self, path: &[u8]) -> Result<OwnedFd, SiteError> {
+    fn open_through_symlinks(&self, path: &ResolvedPath) -> Result<OwnedFd, SiteError> {
         let real = self
             .root_path
-            .join(OsStr::from_bytes(path))
+            .join(OsStr::from_bytes(path.name()))
             .canonicalize()
             .map_err(SiteError::from)?;
         let inside = real
@@ -225,10 +301,9 @@ impl Site {
         if hidden && !self.options.serve_hidden {
             return Err(SiteError::NotFound);
         }
-        let mut resolved = inside.as_os_str().as_bytes().to_vec();
         // Refusing symlinks here makes the check above hold for what is opened: if the tree
         // changed in between, the open fails rather than follow a new link.
-        open_relative(self.root.as_fd(), &mut resolved).map_err(SiteError::from)
+        open_relative(self.root.as_fd(), inside.as_os_str().as_bytes()).map_err(SiteError::from)
     }
 }
 
@@ -261,20 +336,15 @@ fn read_whole(file: &File, len: u64) -> Option<Box<[u8]>> {
     Some(bytes)
 }
 
-/// `open_beneath` for a relative path held without its NUL (empty means the directory
-/// itself); symlinks are refused. `path` is restored before returning.
-fn open_relative(dir: BorrowedFd<'_>, path: &mut Vec<u8>) -> io::Result<OwnedFd> {
-    let name_len = path.len();
-    if path.is_empty() {
-        path.push(b'.');
-    }
-    path.push(0);
-    let opened = match CStr::from_bytes_with_nul(path) {
-        Ok(c_path) => open_beneath(dir, c_path),
+/// `open_beneath` for a relative path (empty means the directory itself); symlinks are
+/// refused. It runs only when a path is resolved, never for a cached file, so the C string it
+/// builds costs nothing on the hot path.
+fn open_relative(dir: BorrowedFd<'_>, path: &[u8]) -> io::Result<OwnedFd> {
+    let path = if path.is_empty() { b"." } else { path };
+    match CString::new(path) {
+        Ok(c_path) => open_beneath(dir, &c_path),
         Err(_) => Err(io::Error::from_raw_os_error(libc::ENOENT)),
-    };
-    path.truncate(name_len);
-    opened
+    }
 }
 
 impl From<io::Error> for SiteError {
@@ -288,5 +358,65 @@ impl From<io::Error> for SiteError {
             Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM) => SiteError::Exhausted,
             _ => SiteError::Failed(error),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_derived_from_a_normalised_path() {
+        // URL path, index name (for a directory form), name opened, file name, hidden
+        let table: &[(&str, Option<&str>, &str, &str, bool)] = &[
+            ("/", None, "", "", false),
+            ("/", Some("index.html"), "index.html", "index.html", false),
+            (
+                "/docs/",
+                Some("index.html"),
+                "docs/index.html",
+                "index.html",
+                false,
+            ),
+            ("/docs/a.txt", None, "docs/a.txt", "a.txt", false),
+            ("/a/b/c.tar.gz", None, "a/b/c.tar.gz", "c.tar.gz", false),
+            (
+                "/.git/",
+                Some("index.html"),
+                ".git/index.html",
+                "index.html",
+                true,
+            ),
+            (
+                "/docs/",
+                Some(".index.html"),
+                "docs/.index.html",
+                ".index.html",
+                true,
+            ),
+            ("/a/.env", None, "a/.env", ".env", true),
+            ("/a..b/c", None, "a..b/c", "c", false),
+        ];
+        for &(url, index, name, file_name, hidden) in table {
+            let mut buffer = Vec::new();
+            let normalized = crate::http::path::normalize(url.as_bytes(), &mut buffer).unwrap();
+            let dir = ResolvedPath::named(normalized.relative());
+            let path = match index {
+                Some(index) => dir.join(index.as_bytes()),
+                None => dir,
+            };
+            assert_eq!(path.name(), name.as_bytes(), "{url}");
+            assert_eq!(path.file_name(), file_name.as_bytes(), "{url}");
+            assert_eq!(path.is_hidden(), hidden, "{url}");
+        }
+    }
+
+    #[test]
+    fn a_suffix_makes_a_new_name() {
+        let file = ResolvedPath::named(b"docs/index.html");
+        let variant = file.with_suffix(b".br");
+        assert_eq!(variant.name(), b"docs/index.html.br");
+        assert_eq!(variant.file_name(), b"index.html.br");
+        assert_eq!(file.name(), b"docs/index.html");
     }
 }

@@ -5,6 +5,12 @@
 //! (`listing`) and on-the-fly compression with its cache of compressed variants (`compress`). It may use `sys` (opening beneath the root) and `http`
 //! (dates and media types), never the runtime or the server: it answers with its own
 //! `SiteError`, which the handler in `server` maps to a status.
+//!
+//! Paths pass one way: the caller hands in an `http::path::NormalizedPath`, which this layer
+//! only reads (the cache keys on its bytes, borrowed); what resolution found comes back as
+//! values: the `StaticFile` with the `ResolvedPath` it was opened under, a directory to list,
+//! or a redirect. A name derived on the way (an index file, a variant) is a new value, so no
+//! buffer is shared between the levels and none is changed behind a caller's back.
 
 pub mod compress;
 pub mod file_cache;
