@@ -293,3 +293,48 @@ fn raw_non_ascii_target_is_400() {
     }
     server.assert_alive();
 }
+
+/// `/.well-known/` (RFC 8615) is served with dotfiles hidden, so ACME HTTP-01 challenges and
+/// security.txt work; a dotted name anywhere else, inside it included, stays 404.
+#[test]
+fn well_known_is_served_while_dotfiles_stay_hidden() {
+    let server = site(&[]);
+    let token = "acme-token-Zq3x\n";
+    server.write(".well-known/acme-challenge/TOKEN", token);
+    server.write(
+        ".well-known/security.txt",
+        "Contact: mailto:security@example.org\n",
+    );
+    server.write(".well-known/.hidden", HIDDEN);
+    server.write("sub/.well-known/x.txt", HIDDEN);
+    // A link inside .well-known leads to a dotfile: the real path decides, and it is hidden.
+    symlink(&server, "../.git/config", ".well-known/git-link");
+    let response = server.get("/.well-known/acme-challenge/TOKEN");
+    assert_eq!(response.status, 200, "{}", response.summary());
+    assert_eq!(response.body, token.as_bytes());
+    let response = server.get("/.well-known/security.txt");
+    assert_eq!(response.status, 200, "{}", response.summary());
+    assert!(response.body_text().starts_with("Contact:"));
+    for target in [
+        "/.git/config",
+        "/.hidden",
+        "/.well-known/.hidden",
+        "/sub/.well-known/x.txt",
+        "/.well-known/git-link",
+    ] {
+        let response = server.get(target);
+        assert_eq!(response.status, 404, "GET {target}: {}", response.summary());
+        assert!(!contains(&response.body, HIDDEN.trim_end().as_bytes()));
+        assert!(!contains(&response.body, b"repositoryformatversion"));
+    }
+}
+
+/// A `.well-known` that is a symlink out of the root is refused like any other.
+#[test]
+fn well_known_symlink_to_outside_is_refused() {
+    let server = site(&[]);
+    symlink(&server, server.base().join("outside"), ".well-known");
+    for target in ["/.well-known/secret.txt", "/.well-known/"] {
+        assert_refused(&server, target);
+    }
+}

@@ -9,7 +9,8 @@
 //! - a path through symlinks is first resolved to the real path it names, which is served
 //!   only if it lies beneath the root (else `Forbidden`), by opening that link-free path;
 //! - dotfiles and dot-directories are not served (`NotFound`) unless `serve_hidden`, and that
-//!   holds for the target of a symlink too;
+//!   holds for the target of a symlink too; the one exception is a first segment
+//!   `.well-known` (RFC 8615), though a dotted name beneath it stays hidden;
 //! - only regular files are served: a directory is answered by its index file, and a FIFO,
 //!   socket or device is `Forbidden` (opening is non-blocking, so a FIFO cannot stall the
 //!   loop).
@@ -23,7 +24,7 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, MetadataExt};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::http::date::{self, HTTP_DATE_LEN};
@@ -123,9 +124,9 @@ impl ResolvedPath {
             .unwrap_or(&self.name)
     }
 
-    /// Whether a segment is a dotfile or dot-directory.
+    /// Whether a segment is a dotfile or dot-directory (see `hides`).
     fn is_hidden(&self) -> bool {
-        self.name.split(|&b| b == b'/').any(|s| s.starts_with(b"."))
+        hides(self.name.split(|&b| b == b'/'))
     }
 }
 
@@ -295,9 +296,7 @@ impl Site {
         let inside = real
             .strip_prefix(&self.root_path)
             .map_err(|_| SiteError::Forbidden)?;
-        let hidden = inside
-            .components()
-            .any(|c| matches!(c, Component::Normal(name) if name.as_bytes().starts_with(b".")));
+        let hidden = hides(inside.components().map(|c| c.as_os_str().as_bytes()));
         if hidden && !self.options.serve_hidden {
             return Err(SiteError::NotFound);
         }
@@ -305,6 +304,18 @@ impl Site {
         // changed in between, the open fails rather than follow a new link.
         open_relative(self.root.as_fd(), inside.as_os_str().as_bytes()).map_err(SiteError::from)
     }
+}
+
+/// The directory of RFC 8615's well-known URIs, served although dotted: ACME HTTP-01
+/// challenges (RFC 8555 §8.3) and security.txt (RFC 9116) must be reachable there.
+const WELL_KNOWN: &[u8] = b".well-known";
+
+/// Whether a path, given as its segments relative to the root, goes through a dotted name
+/// other than a first segment `.well-known`. A dotfile inside `.well-known` stays hidden.
+fn hides<'a>(segments: impl Iterator<Item = &'a [u8]>) -> bool {
+    segments
+        .enumerate()
+        .any(|(i, s)| s.starts_with(b".") && !(i == 0 && s == WELL_KNOWN))
 }
 
 fn entity_tag(metadata: &Metadata) -> Box<[u8]> {
@@ -395,6 +406,21 @@ mod tests {
                 true,
             ),
             ("/a/.env", None, "a/.env", ".env", true),
+            (
+                "/.well-known/acme-challenge/t",
+                None,
+                ".well-known/acme-challenge/t",
+                "t",
+                false,
+            ),
+            (
+                "/.well-known/.secret",
+                None,
+                ".well-known/.secret",
+                ".secret",
+                true,
+            ),
+            ("/a/.well-known/x", None, "a/.well-known/x", "x", true),
             ("/a..b/c", None, "a..b/c", "c", false),
         ];
         for &(url, index, name, file_name, hidden) in table {
