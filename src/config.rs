@@ -24,16 +24,17 @@ const MAX_TIMEOUT_SECS: u64 = 365 * 24 * 3600;
     about = "A single-threaded HTTP/1.1 static file server on a hand-written epoll loop"
 )]
 pub struct Config {
-    /// TCP port to listen on (0 picks a free one).
-    #[arg(long, default_value_t = 8080)]
+    /// TCP port to listen on (0 picks a free one); below 1024 needs root or
+    /// CAP_NET_BIND_SERVICE.
+    #[arg(short, long, default_value_t = 8080)]
     pub port: u16,
 
     /// Address to bind: IPv4 or IPv6 literal (0.0.0.0, ::, ::1, ...).
-    #[arg(long, default_value = "0.0.0.0")]
+    #[arg(short, long, default_value = "0.0.0.0")]
     pub bind: IpAddr,
 
-    /// Directory to serve.
-    #[arg(long, default_value = "static")]
+    /// Directory to serve; the same as giving DIR.
+    #[arg(short, long, value_name = "DIR", default_value = "static")]
     pub root: PathBuf,
 
     /// File served for a directory request ending in `/`.
@@ -108,6 +109,11 @@ pub struct Config {
     /// Seconds in-flight responses get to finish after SIGINT/SIGTERM before the server exits.
     #[arg(long, default_value_t = 10, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=MAX_TIMEOUT_SECS))]
     pub drain_timeout: u64,
+
+    /// Directory to serve, e.g. `tinyhttpd public/`: the same as --root (not both); `static`
+    /// if neither is given.
+    #[arg(value_name = "DIR", conflicts_with = "root")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,7 +156,8 @@ impl Config {
         };
         Settings {
             addr: SocketAddr::new(self.bind, self.port),
-            root: self.root.clone(),
+            // Clap refuses DIR with --root, so at most one was given; with neither, --root's default.
+            root: self.dir.clone().unwrap_or_else(|| self.root.clone()),
             site,
             cache_control: self.cache_control.clone(),
             access_log: self.access_log.clone(),

@@ -10,10 +10,7 @@ fn main() -> ExitCode {
     let config = match Config::try_parse() {
         Ok(config) => config,
         Err(e) if e.use_stderr() => {
-            // One line, not clap's usage block: the cause, and where to look.
-            let message = e.to_string();
-            let first_line = message.lines().next().unwrap_or("invalid arguments");
-            eprintln!("{first_line} (see tinyhttpd --help)");
+            eprint!("{}", without_usage(&e.to_string()));
             return ExitCode::from(2);
         }
         Err(e) => {
@@ -30,4 +27,23 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Clap's error message without its `Usage:` paragraph: what is wrong, clap's `tip:` lines
+/// (a similar flag for a typo, how to pass a value starting with `-`) and its pointer to
+/// `--help` stay; the usage line only repeats the flag at fault, or `[OPTIONS]`.
+fn without_usage(message: &str) -> String {
+    let mut kept = String::with_capacity(message.len());
+    let mut in_usage = false;
+    for line in message.lines() {
+        in_usage |= line.starts_with("Usage:");
+        if !in_usage {
+            kept.push_str(line);
+            kept.push('\n');
+        } else if line.trim().is_empty() {
+            // The blank line that ends the paragraph goes with it.
+            in_usage = false;
+        }
+    }
+    kept
 }

@@ -64,16 +64,39 @@ fn bad_bind_address_exits_2() {
     assert_usage_error(&["--bind", "localhost:80"], "localhost:80");
 }
 
-/// Bad flags give a one-line error: none of clap's default blank, tip, Usage or
-/// "For more information" lines.
+/// A bad flag's error is clap's, without its usage paragraph: the problem on the first line,
+/// then any `tip:` clap has (a similar flag for a typo) and where to read more, in at most
+/// five lines.
 #[test]
-fn usage_error_is_one_line() {
-    for args in [&["--port", "abc"][..], &["--no-such-flag"][..]] {
-        let stderr = assert_usage_error(args, "");
-        assert_eq!(
-            stderr.lines().filter(|l| !l.trim().is_empty()).count(),
-            1,
-            "{args:?}: stderr should be one line: {stderr:?}"
+fn usage_error_names_the_problem_and_the_suggestion() {
+    let cases: [(&[&str], &str, Option<&str>); 3] = [
+        (&["--port", "abc"], "'abc'", None),
+        (&["--no-such-flag"], "'--no-such-flag'", None),
+        (
+            &["--prot", "80"],
+            "'--prot'",
+            Some("tip: a similar argument exists: '--port'"),
+        ),
+    ];
+    for (args, problem, tip) in cases {
+        let stderr = assert_usage_error(args, problem);
+        if let Some(tip) = tip {
+            assert!(
+                stderr.contains(tip),
+                "{args:?}: expected {tip:?}: {stderr:?}"
+            );
+        }
+        assert!(
+            stderr.contains("try '--help'"),
+            "{args:?}: should point to --help: {stderr:?}"
+        );
+        assert!(
+            !stderr.contains("Usage:"),
+            "{args:?}: no usage block: {stderr:?}"
+        );
+        assert!(
+            stderr.lines().count() <= 5,
+            "{args:?}: short, please: {stderr:?}"
         );
     }
 }
@@ -199,6 +222,156 @@ fn bad_log_path_exits_1_before_listening() {
         assert!(
             stderr.contains(bad),
             "{flag} --workers {workers}: stderr should name {bad}: {stderr:?}"
+        );
+    }
+}
+
+/// A fresh root with one file, `hello.txt`, that `assert_serves` looks for.
+fn hello_root() -> TempDir {
+    let dir = TempDir::new();
+    write_file_in(dir.path(), "hello.txt", "hello\n");
+    dir
+}
+
+fn assert_serves_hello(server: &Server) {
+    let response = server.get("/hello.txt");
+    assert_eq!(response.status, 200, "{}", response.summary());
+    assert_eq!(response.body, b"hello\n");
+}
+
+/// `tinyhttpd DIR` serves DIR, as with `--root DIR`.
+#[test]
+fn positional_root_is_served() {
+    let dir = hello_root();
+    let root = dir.path().to_str().unwrap();
+    let server = Server::start_exactly(&["--port", "0", "--bind", "127.0.0.1", root], dir.path());
+    assert_serves_hello(&server);
+    // After the flags too, and with flags after it.
+    let server = Server::start_exactly(&[root, "--port", "0", "--bind", "127.0.0.1"], dir.path());
+    assert_serves_hello(&server);
+}
+
+/// `-p`, `-b` and `-r` are `--port`, `--bind` and `--root`.
+#[test]
+fn short_flags_name_port_bind_and_root() {
+    let dir = hello_root();
+    let root = dir.path().to_str().unwrap();
+    let server = Server::start_exactly(&["-p", "0", "-b", "127.0.0.1", "-r", root], dir.path());
+    assert_eq!(server.addr().ip().to_string(), "127.0.0.1");
+    assert_serves_hello(&server);
+    let help = run_to_exit(&["--help"], EXIT_TIMEOUT).1;
+    for flag in ["-p, --port", "-b, --bind", "-r, --root", "[DIR]"] {
+        assert!(help.contains(flag), "--help should show {flag}: {help}");
+    }
+}
+
+/// Naming the root twice, as DIR and with --root, is refused as such, before anything starts.
+#[test]
+fn positional_root_and_root_flag_together_exit_2() {
+    let dir = hello_root();
+    let root = dir.path().to_str().unwrap();
+    for args in [
+        &["--port", "0", "--root", root, root][..],
+        &["--port", "0", "-r", "static", root][..],
+    ] {
+        let stderr = assert_usage_error(args, "cannot be used with");
+        assert!(
+            stderr.contains("--root") && stderr.contains("DIR"),
+            "{args:?}: should name both: {stderr:?}"
+        );
+    }
+}
+
+/// Runs the binary (through `wrapper`, a command that execs it) in `cwd` with `args`, killed
+/// after 10 s by timeout(1): (exit code, stdout, stderr).
+fn run_in(cwd: &std::path::Path, wrapper: &[&str], args: &[&str]) -> (Option<i32>, String, String) {
+    let output = std::process::Command::new("timeout")
+        .arg("10")
+        .args(wrapper)
+        .arg(env!("CARGO_BIN_EXE_tinyhttpd"))
+        .args(args)
+        .current_dir(cwd)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run timeout(1)");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A missing root, the default `static` or one named, exits 1 saying how to name the folder.
+#[test]
+fn missing_root_says_how_to_name_one() {
+    let dir = TempDir::new();
+    for args in [
+        &["--port", "0", "--bind", "127.0.0.1"][..],
+        &["--port", "0", "--bind", "127.0.0.1", "no-such-dir"][..],
+    ] {
+        let (code, stdout, stderr) = run_in(dir.path(), &[], args);
+        assert_eq!(code, Some(1), "{args:?}: stderr: {stderr}");
+        assert!(stdout.is_empty(), "{args:?}: stdout: {stdout:?}");
+        assert!(
+            stderr.contains("No such file or directory"),
+            "{args:?}: {stderr:?}"
+        );
+        assert!(
+            stderr.contains("name the folder to serve: tinyhttpd DIR, or --root DIR"),
+            "{args:?}: should say how to name the root: {stderr:?}"
+        );
+    }
+}
+
+/// An unprivileged user refused a port below 1024 is told why and what to do, with one
+/// server or with workers. Tests run as root, so the binary runs as `nobody` via setpriv(1);
+/// skipped if that cannot be done or if this system lets anyone bind port 80.
+#[test]
+fn privileged_port_refusal_says_why() {
+    let unprivileged_from =
+        std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+            .ok()
+            .and_then(|s| s.trim().parse::<u16>().ok());
+    if unprivileged_from.is_none_or(|first| first <= 80) {
+        eprintln!("note: port 80 is not privileged here ({unprivileged_from:?}); skipping");
+        return;
+    }
+    let nobody = [
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+    ];
+    let dir = hello_root();
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("make the root readable by nobody");
+    let (code, _, stderr) = run_in(dir.path(), &nobody, &["--version"]);
+    if code != Some(0) {
+        eprintln!("note: cannot run the binary as nobody ({code:?}: {stderr}); skipping");
+        return;
+    }
+    let root = dir.path().to_str().unwrap();
+    for workers in ["1", "2"] {
+        let args = ["-p", "80", "-b", "127.0.0.1", "--workers", workers, root];
+        let (code, stdout, stderr) = run_in(dir.path(), &nobody, &args);
+        assert_eq!(code, Some(1), "--workers {workers}: stderr: {stderr}");
+        assert!(
+            !stdout.contains("listening"),
+            "--workers {workers}: {stdout:?}"
+        );
+        assert!(
+            stderr.contains("Permission denied"),
+            "--workers {workers}: {stderr:?}"
+        );
+        assert!(
+            stderr.contains(
+                "ports below 1024 need root or the CAP_NET_BIND_SERVICE capability \
+                 (e.g. setcap cap_net_bind_service=+ep $(which tinyhttpd)), or use a port above 1023"
+            ),
+            "--workers {workers}: should say why and what to do: {stderr:?}"
         );
     }
 }

@@ -58,6 +58,15 @@ pub enum StartError {
     EventLoop(io::Error),
 }
 
+/// Linux's default `net.ipv4.ip_unprivileged_port_start`: binding a lower port needs root or
+/// CAP_NET_BIND_SERVICE, else bind(2) fails with EACCES.
+const FIRST_UNPRIVILEGED_PORT: u16 = 1024;
+
+/// Appended to a refused bind of a port below `FIRST_UNPRIVILEGED_PORT`.
+const PRIVILEGED_PORT_HINT: &str = "; ports below 1024 need root or the CAP_NET_BIND_SERVICE \
+     capability (e.g. setcap cap_net_bind_service=+ep $(which tinyhttpd)), or use a port above \
+     1023";
+
 impl fmt::Display for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -66,9 +75,23 @@ impl fmt::Display for StartError {
                     f,
                     "cannot serve root directory {}: {source}",
                     path.display()
-                )
+                )?;
+                if source.kind() == io::ErrorKind::NotFound {
+                    // Often the default root, `static`, not there: say how to name another.
+                    f.write_str("; name the folder to serve: tinyhttpd DIR, or --root DIR")?;
+                }
+                Ok(())
             }
-            StartError::Listen { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
+            StartError::Listen { addr, source } => {
+                write!(f, "cannot listen on {addr}: {source}")?;
+                // "Permission denied" alone does not say what to change.
+                if source.kind() == io::ErrorKind::PermissionDenied
+                    && addr.port() < FIRST_UNPRIVILEGED_PORT
+                {
+                    f.write_str(PRIVILEGED_PORT_HINT)?;
+                }
+                Ok(())
+            }
             StartError::Signals(source) => write!(f, "cannot set up signal handling: {source}"),
             StartError::Workers(source) => write!(f, "cannot start worker processes: {source}"),
             StartError::AccessLog { path, source } => {

@@ -445,3 +445,22 @@ pub fn run_to_exit(args: &[&str], timeout: Duration) -> (ExitStatus, String, Str
     let err = String::from_utf8_lossy(&stderr.lock().unwrap()).into_owned();
     (status, out, err)
 }
+
+impl Server {
+    /// Starts the binary with `args` only, nothing added, for tests of how the command line
+    /// names the port, address and root (`-p 0 -b 127.0.0.1 DIR`); `root` is the directory
+    /// those args serve, for `Server::root`. The args must ask for a free port.
+    pub fn start_exactly(args: &[&str], root: &Path) -> Server {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let spawned = spawn_listening(&[], &args, false);
+        Server {
+            child: spawned.child,
+            addr: parse_listening_line(&spawned.line),
+            line: spawned.line,
+            stderr: spawned.stderr,
+            stdout: None,
+            root: root.to_path_buf(),
+            dir: TempDir::new(),
+        }
+    }
+}
