@@ -397,22 +397,24 @@ fn sixth_connection_waits_for_a_slot_at_max_conns_5() {
 
     let mut open: Vec<Conn> = (0..5)
         .map(|i| {
+            // The next request starts in the same write: the connection is never idle,
+            // not even between the response and the next bytes.
             let mut conn = server.connect();
-            let response = conn.get("/small.txt");
+            conn.send(get_request("/small.txt") + PARTIAL_HEAD);
+            let response = conn.read_response();
             assert_eq!(
                 response.status,
                 200,
                 "connection {i}: {}",
                 response.summary()
             );
-            conn.send(PARTIAL_HEAD);
             conn
         })
         .collect();
 
     // The kernel completes the handshake (backlog), but the server must not take it.
     let mut sixth = server.connect();
-    sixth.send(get_request("/small.txt"));
+    sixth.send(get_request("/small.txt") + PARTIAL_HEAD);
     assert!(
         !something_arrives(&sixth, Duration::from_millis(300)),
         "the 6th connection got an answer (or was closed) while 5 were open at --max-conns 5: \
@@ -442,7 +444,6 @@ fn sixth_connection_waits_for_a_slot_at_max_conns_5() {
         waited < Duration::from_secs(1),
         "the 6th connection was answered {waited:?} after a slot was freed"
     );
-    sixth.send(PARTIAL_HEAD);
 
     // Again at the limit (4 + the sixth, all busy): a seventh waits too.
     let mut seventh = server.connect();
@@ -701,4 +702,53 @@ fn out_of_fds_the_oldest_idle_connections_make_room() {
     let newest = conns.last_mut().expect("clients");
     newest.send(get_request("/small.txt"));
     expect_served_or_503(newest, "the newest client, second request");
+}
+
+/// (8) At `--max-conns 2` with both connections busy (each downloading a file it does not
+/// read yet), a third client waits; once both finish their downloads and sit idle in
+/// keep-alive, the server closes the oldest of them to serve the third at once, rather than
+/// leave it waiting for a keep-alive timer.
+#[test]
+fn at_max_conns_a_connection_going_idle_makes_room_for_a_waiting_client() {
+    let _serial = serial();
+    const BIG: usize = 4 * MIB;
+    let server = Server::start(&["--max-conns", "2", "--keepalive-timeout", "20"]);
+    server.write("small.txt", SMALL);
+    write_sparse(&server, "big.bin", BIG);
+
+    let mut busy: Vec<Conn> = (0..2)
+        .map(|_| {
+            let mut conn = Conn::connect_with_rcvbuf(server.addr(), 64 * 1024);
+            conn.send(get_request("/big.bin"));
+            conn
+        })
+        .collect();
+    let mut waiting = server.connect();
+    waiting.send(get_request("/small.txt"));
+    assert!(
+        !something_arrives(&waiting, Duration::from_millis(300)),
+        "the 3rd connection got an answer while 2 busy ones were open at --max-conns 2"
+    );
+
+    for (i, conn) in busy.iter_mut().enumerate() {
+        let response = conn.read_response();
+        assert_eq!(response.status, 200, "download {i}: {}", response.summary());
+        assert_eq!(response.body.len(), BIG, "download {i}");
+    }
+    let idle = Instant::now();
+    waiting.set_read_timeout(Duration::from_secs(3));
+    let response = match waiting.try_read_response(false) {
+        Read1::Response(response) => response,
+        other => panic!("the waiting client got {other:?} after both others went idle"),
+    };
+    let waited = idle.elapsed();
+    assert_eq!(response.status, 200, "{}", response.summary());
+    assert!(
+        waited < Duration::from_secs(2),
+        "the waiting client was answered {waited:?} after the others went idle"
+    );
+    assert!(
+        closed_within(&mut busy[0], Duration::from_secs(1)),
+        "the oldest idle connection was not closed to make room"
+    );
 }

@@ -335,7 +335,29 @@ fn shutdown_says_what_it_drains_and_what_it_cut_short() {
         "stderr: {stderr:?}"
     );
     assert!(
-        stderr.contains("drain timeout: closed 1 connection with a response in progress"),
+        stderr.contains("drain timeout: closed 1 connection that was still busy"),
+        "stderr: {stderr:?}"
+    );
+}
+
+/// A connection that has sent only part of a request head when the drain time runs out is
+/// cut short too, and the error log does not call it a response in progress.
+#[test]
+fn drain_timeout_counts_a_partial_head_as_busy_not_as_a_response() {
+    let mut server = site(&["--drain-timeout", "1"]);
+    let mut partial = server.connect();
+    partial.send("GET /small.txt HTTP/1.1\r\n");
+    let mut second = server.connect();
+    second.send("GET /small.txt HTTP/1.1\r\nHost: x\r\n");
+    // Let the server read both starts before the signal.
+    thread::sleep(Duration::from_millis(200));
+    server.signal(libc::SIGTERM);
+    let status = expect_exit(&mut server, Duration::from_secs(3), "--drain-timeout 1");
+    assert_exit_0(status, &server);
+    let stderr = server.stderr();
+    assert!(
+        stderr.contains("drain timeout: closed 2 connections that were still busy")
+            && !stderr.contains("in progress"),
         "stderr: {stderr:?}"
     );
 }

@@ -14,6 +14,12 @@
 //! idle connections off the list and notifies them; each sees `is_reclaimed` and closes, and
 //! its slot's `Drop` wakes the listener to accept in its place (as nginx does with its
 //! reusable connections).
+//!
+//! The listener looks for idle connections only when it pauses, so a connection that goes
+//! idle while the listener is paused at the limit wakes it too (`enter_idle`): a client
+//! that arrived while every connection was busy is served as soon as one of them goes idle,
+//! not when some keep-alive timer ends. This cannot spin: the listener is woken once per
+//! idle transition, and with no client waiting it only pauses again.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -64,6 +70,13 @@ impl Slots {
         self.paused_listener.set(Some(listener));
     }
 
+    /// Wakes the paused listener, if any; it pauses again if it still cannot accept.
+    fn wake_listener(&self) {
+        if let Some(listener) = self.paused_listener.take() {
+            self.notifier.notify(listener);
+        }
+    }
+
     /// Asks the oldest idle connections to close, a share of them at a time (counting those
     /// already asked, which have not closed yet).
     pub fn reclaim_idle(&self, cx: &mut TaskContext<'_>) {
@@ -104,9 +117,14 @@ impl ConnectionSlot {
 
     /// The connection, task `task`, waits for its next request with nothing buffered and
     /// nothing to send: it joins the idle list (keeping its place if it is there already).
+    /// A listener paused at the limit is woken to close it if a client waits. (Paused for
+    /// want of fds, the listener retries on its own within `ACCEPT_RETRY_DELAY`.)
     pub fn enter_idle(&mut self, task: TaskId) {
         if self.served && self.idle.is_none() {
             self.idle = Some(self.slots.idle.borrow_mut().push(task));
+            if self.slots.at_limit() {
+                self.slots.wake_listener();
+            }
         }
     }
 
@@ -129,8 +147,6 @@ impl Drop for ConnectionSlot {
         self.leave_idle();
         let open = &self.slots.open;
         open.set(open.get().saturating_sub(1));
-        if let Some(listener) = self.slots.paused_listener.take() {
-            self.slots.notifier.notify(listener);
-        }
+        self.slots.wake_listener();
     }
 }

@@ -265,12 +265,12 @@ impl Prepared {
             }
             (Exit::DrainExpired { .. }, 1) => error_log::warn(
                 Event::Lifecycle,
-                format_args!("drain timeout: closed 1 connection with a response in progress"),
+                format_args!("drain timeout: closed 1 connection that was still busy"),
             ),
             (Exit::DrainExpired { .. }, open) => error_log::warn(
                 Event::Lifecycle,
                 format_args!(
-                    "drain timeout: closed {} with responses in progress",
+                    "drain timeout: closed {} that were still busy",
                     connections(open)
                 ),
             ),

@@ -1,4 +1,4 @@
-//! Opening files beneath a root directory, and sendfile.
+//! Opening files beneath a root directory, sendfile, and reserving space at a file's end.
 
 use std::ffi::CStr;
 use std::io;
@@ -49,4 +49,19 @@ pub fn sendfile(
     })?;
     *offset = off as u64;
     Ok(n as usize)
+}
+
+/// Reserves disk space for `len` bytes of `file` from `offset` without changing its size
+/// (`FALLOC_FL_KEEP_SIZE`), so that writing that range cannot fail for want of space. Fails
+/// with `ENOSPC` or `EDQUOT` when there is no room, `EOPNOTSUPP` where the file system
+/// cannot reserve.
+pub fn reserve(file: BorrowedFd<'_>, offset: u64, len: u64) -> io::Result<()> {
+    let too_big = || io::Error::from_raw_os_error(libc::EFBIG);
+    let offset = libc::off_t::try_from(offset).map_err(|_| too_big())?;
+    let len = libc::off_t::try_from(len).map_err(|_| too_big())?;
+    // SAFETY: fallocate takes only integers; the fd is borrowed, so it stays open for the call.
+    retry_eintr(|| unsafe {
+        libc::fallocate(file.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, offset, len)
+    })?;
+    Ok(())
 }

@@ -7,19 +7,24 @@
 //!
 //! Connections add finished lines to one buffer. The first line into an empty buffer
 //! notifies the flusher task, which runs later in the same turn or the next and hands the
-//! whole batch to a writer thread over a bounded channel; so a disk or a pipe that is slow,
-//! or a reader of stdout that stops, delays only that thread. If the thread falls more than
-//! `LOG_QUEUED_BATCHES` behind, batches are dropped and counted, never buffered without bound.
+//! whole batch to a writer thread over a channel; so a disk or a pipe that is slow, or a
+//! reader of stdout that stops, delays only that thread, and handing a batch over never
+//! blocks the loop. The bound is in bytes, not batches: the lines buffered in the loop and
+//! those queued for the thread (counted by the memory they hold) stay under
+//! `LOG_BACKLOG_BYTES`; lines beyond it are dropped and counted, never held without bound.
+//! A bound in batches would not do: at low load a batch is one line, so a thread busy for a
+//! moment (reopening on SIGHUP, or descheduled) would lose lines after a few dozen.
 //! On exit everything buffered is handed over and waited for (within the drain timeout), so
 //! a graceful shutdown loses no line.
 //!
 //! The byte count is of body bytes actually sent: a client that aborts a download is logged
 //! with what it received.
 //!
-//! The file holds whole lines only, also when its disk fills (`WholeLines`), and `reopen`
-//! (SIGHUP) switches to a new file at the same path between two batches, so every line lands
-//! whole in exactly one of the two files. Lines dropped either way are reported in the error
-//! log.
+//! The file holds whole lines only, also when its disk fills and when several workers append
+//! to it (`writer`: each batch is written under an exclusive flock, with its room reserved
+//! first, or dropped whole), and `reopen` (SIGHUP) switches to a new file at the same path
+//! between two batches, so every line lands whole in exactly one of the two files. Lines
+//! dropped either way are reported in the error log.
 
 pub mod book;
 pub mod line;
@@ -28,32 +33,35 @@ mod writer;
 use std::cell::{Cell, RefCell};
 use std::io::{self, Write};
 use std::net::IpAddr;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SendError, Sender};
+use std::time::{Instant, SystemTime};
 
 use crate::runtime::error_log::{self, Event};
 use crate::runtime::task::TaskId;
 use crate::server::access_log::line::{LogClock, escape};
 use crate::server::access_log::writer::{WholeLines, newlines, open_destination};
 
-/// Access-log batches waiting for the writer thread before new ones are dropped.
-pub const LOG_QUEUED_BATCHES: usize = 64;
+/// Bytes of access-log lines buffered in the loop or queued for the writer thread before
+/// new lines are dropped.
+pub const LOG_BACKLOG_BYTES: usize = 4 * 1024 * 1024;
 /// An access-log batch is handed to the writer early once it is this large.
 pub const LOG_FLUSH_BYTES: usize = 64 * 1024;
-
-/// How often `finish` retries a full queue.
-const FINISH_POLL: Duration = Duration::from_millis(5);
 
 pub struct AccessLog {
     buffer: RefCell<Vec<u8>>,
     /// `None` once `finish` has handed everything over.
-    batches: RefCell<Option<SyncSender<Message>>>,
+    batches: RefCell<Option<Sender<Message>>>,
+    /// The memory (capacity) of the batches handed to the writer thread and not yet written;
+    /// the thread subtracts what it has written.
+    queued_bytes: Arc<AtomicUsize>,
     /// Disconnects when the writer thread has written everything and ended.
     writer_done: Receiver<()>,
     flusher: Cell<Option<TaskId>>,
     dropped_lines: Cell<u64>,
-    /// A reopen that found the queue full; it goes ahead of the next batch.
-    reopen_pending: Cell<bool>,
+    /// Lines dropped since the error log last said so.
+    unreported_drops: Cell<u64>,
     clock: RefCell<LogClock>,
 }
 
@@ -75,14 +83,20 @@ impl AccessLog {
     pub fn open(destination: &str) -> io::Result<AccessLog> {
         let mut lines = WholeLines::new(open_destination(destination)?);
         let path = (destination != "-").then(|| destination.to_string());
-        let (batches, received) = mpsc::sync_channel::<Message>(LOG_QUEUED_BATCHES);
+        // Unbounded in messages; `queued_bytes` bounds it.
+        let (batches, received) = mpsc::channel::<Message>();
         let (finished, writer_done) = mpsc::channel::<()>();
+        let queued_bytes = Arc::new(AtomicUsize::new(0));
+        let written = Arc::clone(&queued_bytes);
         std::thread::Builder::new()
             .name("access-log".to_string())
             .spawn(move || {
                 for message in received {
                     match message {
-                        Message::Batch(batch) => lines.write_batch(&batch),
+                        Message::Batch(batch) => {
+                            lines.write_batch(&batch);
+                            written.fetch_sub(batch.capacity(), Ordering::Relaxed);
+                        }
                         Message::Reopen => lines.reopen(path.as_ref()),
                     }
                 }
@@ -97,10 +111,11 @@ impl AccessLog {
         Ok(AccessLog {
             buffer: RefCell::new(Vec::new()),
             batches: RefCell::new(Some(batches)),
+            queued_bytes,
             writer_done,
             flusher: Cell::new(None),
             dropped_lines: Cell::new(0),
-            reopen_pending: Cell::new(false),
+            unreported_drops: Cell::new(0),
             clock: RefCell::new(LogClock::default()),
         })
     }
@@ -110,9 +125,15 @@ impl AccessLog {
         self.flusher.set(Some(task));
     }
 
-    /// Appends one finished line; returns the task to notify, if the buffer needs flushing.
+    /// Appends one finished line; returns the task to notify, if the buffer needs flushing
+    /// (or a dropped line needs reporting).
     pub fn append(&self, line: &[u8]) -> Option<TaskId> {
         let mut buffer = self.buffer.borrow_mut();
+        let held = self.queued_bytes.load(Ordering::Relaxed) + buffer.len() + line.len();
+        if held > LOG_BACKLOG_BYTES {
+            self.count_dropped(1);
+            return self.flusher.get();
+        }
         let was_empty = buffer.is_empty();
         buffer.extend_from_slice(line);
         if was_empty || buffer.len() >= LOG_FLUSH_BYTES {
@@ -122,47 +143,54 @@ impl AccessLog {
         }
     }
 
-    /// Hands the buffered lines to the writer thread.
+    /// Hands the buffered lines to the writer thread, and reports lines dropped since the
+    /// last time.
     pub fn flush(&self) {
         let batch = std::mem::take(&mut *self.buffer.borrow_mut());
-        if batch.is_empty() {
-            return;
+        if !batch.is_empty() {
+            self.send(Message::Batch(batch));
         }
-        let batches = self.batches.borrow();
-        let Some(batches) = batches.as_ref() else {
-            return;
-        };
-        if self.reopen_pending.get() && batches.try_send(Message::Reopen).is_ok() {
-            self.reopen_pending.set(false);
-        }
-        if let Err(TrySendError::Full(message) | TrySendError::Disconnected(message)) =
-            batches.try_send(Message::Batch(batch))
-        {
-            let lines = match message {
-                Message::Batch(batch) => newlines(&batch),
-                Message::Reopen => 0,
-            };
-            self.dropped_lines.set(self.dropped_lines.get() + lines);
+        let dropped = self.unreported_drops.take();
+        if dropped > 0 {
             error_log::warn(
                 Event::AccessLog,
                 format_args!(
-                    "access log: {lines} lines dropped ({} in all): the destination is too slow",
+                    "access log: {dropped} lines dropped ({} in all): the destination is too slow",
                     self.dropped_lines.get()
                 ),
             );
         }
     }
 
+    /// Queues `message` for the writer thread; never blocks.
+    fn send(&self, message: Message) {
+        let batches = self.batches.borrow();
+        let Some(batches) = batches.as_ref() else {
+            return;
+        };
+        let bytes = match &message {
+            Message::Batch(batch) => batch.capacity(),
+            Message::Reopen => 0,
+        };
+        self.queued_bytes.fetch_add(bytes, Ordering::Relaxed);
+        // The thread ends only when the channel closes, or if it panicked.
+        if let Err(SendError(Message::Batch(batch))) = batches.send(message) {
+            self.queued_bytes.fetch_sub(bytes, Ordering::Relaxed);
+            self.count_dropped(newlines(&batch));
+        }
+    }
+
+    fn count_dropped(&self, lines: u64) {
+        self.dropped_lines.set(self.dropped_lines.get() + lines);
+        self.unreported_drops
+            .set(self.unreported_drops.get() + lines);
+    }
+
     /// Lines written from now on go to a new file at the same path (after logrotate renamed
     /// the old one); the lines buffered so far go to the old one. Standard output stays.
     pub fn reopen(&self) {
         self.flush();
-        let batches = self.batches.borrow();
-        if let Some(batches) = batches.as_ref()
-            && batches.try_send(Message::Reopen).is_err()
-        {
-            self.reopen_pending.set(true);
-        }
+        self.send(Message::Reopen);
     }
 
     /// Lines dropped because the writer could not keep up.
@@ -171,29 +199,14 @@ impl AccessLog {
     }
 
     /// Hands over what is buffered and waits, until `deadline` at the latest, for the writer
-    /// to write everything. Unlike `flush`, this waits for room in the queue, so a graceful
-    /// exit loses no line; the deadline keeps a destination that stopped taking lines (a
-    /// stalled pipe) from holding the exit for ever. Returns whether everything was written.
+    /// to write everything, so a graceful exit loses no line; the deadline keeps a
+    /// destination that stopped taking lines (a stalled pipe) from holding the exit for
+    /// ever. Returns whether everything was written.
     pub fn finish(&self, deadline: Instant) -> bool {
-        let batch = std::mem::take(&mut *self.buffer.borrow_mut());
-        let Some(batches) = self.batches.borrow_mut().take() else {
+        self.flush();
+        if self.batches.borrow_mut().take().is_none() {
             return true;
-        };
-        let reopen = self.reopen_pending.take().then_some(Message::Reopen);
-        let last = (!batch.is_empty()).then_some(Message::Batch(batch));
-        for mut message in reopen.into_iter().chain(last) {
-            loop {
-                match batches.try_send(message) {
-                    Ok(()) | Err(TrySendError::Disconnected(_)) => break,
-                    Err(TrySendError::Full(returned)) if Instant::now() < deadline => {
-                        message = returned;
-                        std::thread::sleep(FINISH_POLL);
-                    }
-                    Err(TrySendError::Full(_)) => return false,
-                }
-            }
         }
-        drop(batches);
         let wait = deadline.saturating_duration_since(Instant::now());
         matches!(
             self.writer_done.recv_timeout(wait),
@@ -227,7 +240,7 @@ impl AccessLog {
 
 #[cfg(test)]
 mod tests {
-    use std::time::UNIX_EPOCH;
+    use std::time::{Duration, UNIX_EPOCH};
 
     use super::*;
     use crate::server::access_log::line::PendingLine;
@@ -237,10 +250,11 @@ mod tests {
         let log = AccessLog {
             buffer: RefCell::new(Vec::new()),
             batches: RefCell::new(None),
+            queued_bytes: Arc::new(AtomicUsize::new(0)),
             writer_done: mpsc::channel().1,
             flusher: Cell::new(None),
             dropped_lines: Cell::new(0),
-            reopen_pending: Cell::new(false),
+            unreported_drops: Cell::new(0),
             clock: RefCell::new(LogClock::default()),
         };
         let start = log.begin(

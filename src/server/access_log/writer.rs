@@ -1,21 +1,45 @@
-//! The access log's writer thread side: whole lines only, also on a full disk, and reopening.
+//! The access log's writer thread side: whole lines only, also on a full disk and with
+//! several worker processes appending to one file, and reopening.
+//!
+//! The rule for a regular file: each batch is written under an exclusive `flock` on the file,
+//! which every tinyhttpd process writing it takes, after reserving the batch's bytes at the
+//! file's end (`fallocate` with `FALLOC_FL_KEEP_SIZE`). So no other worker's batch can land
+//! between two parts of one, and a batch that does not fit is dropped whole, before a byte
+//! of it is written: the file holds whole lines, or none, across processes and while the
+//! disk stays full. Where the file system cannot reserve (`EOPNOTSUPP`), and on standard
+//! output, pipes and terminals (which have no "disk full"), batches are written as they
+//! come, and a line cut short by a failing write is finished before anything else once
+//! writing works again (`WholeLines`); that fallback also covers a reserved write that fails
+//! part-way, which should not happen.
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
+use std::os::fd::AsFd;
 
 use crate::runtime::error_log::{self, Event};
+use crate::sys::file;
+
+/// Where the access log goes.
+pub(super) enum Destination {
+    /// A regular file, which other workers may append to as well: locked and reserved.
+    File(File),
+    /// Standard output, a pipe, a terminal: written as is.
+    Stream(Box<dyn Write + Send>),
+}
 
 /// Opens `destination` for appending: a file, or standard output for `-`.
-pub(super) fn open_destination(destination: &str) -> io::Result<Box<dyn Write + Send>> {
-    Ok(if destination == "-" {
-        Box::new(io::stdout())
+pub(super) fn open_destination(destination: &str) -> io::Result<Destination> {
+    if destination == "-" {
+        return Ok(Destination::Stream(Box::new(io::stdout())));
+    }
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(destination)?;
+    Ok(if file.metadata()?.is_file() {
+        Destination::File(file)
     } else {
-        Box::new(
-            OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(destination)?,
-        )
+        Destination::Stream(Box::new(file))
     })
 }
 
@@ -23,11 +47,74 @@ pub(super) fn newlines(bytes: &[u8]) -> u64 {
     bytes.iter().filter(|&&b| b == b'\n').count() as u64
 }
 
+/// What `WholeLines` needs of a destination besides writing.
+pub(super) trait Sink: Write {
+    /// Takes the lock that every writer of the same file takes around a batch; `false` if
+    /// there is none to take (then `unlock` is not called).
+    fn lock(&mut self) -> bool;
+    fn unlock(&mut self);
+    /// Makes sure `len` more bytes fit at the end. An error means there is no room; a
+    /// destination that cannot tell answers `Ok` and lets the write find out.
+    fn reserve(&mut self, len: usize) -> io::Result<()>;
+}
+
+impl Write for Destination {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        match self {
+            Destination::File(file) => file.write(bytes),
+            Destination::Stream(stream) => stream.write(bytes),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Destination::File(_) => Ok(()),
+            Destination::Stream(stream) => stream.flush(),
+        }
+    }
+}
+
+impl Sink for Destination {
+    fn lock(&mut self) -> bool {
+        let Destination::File(file) = self else {
+            return false;
+        };
+        loop {
+            match file.lock() {
+                Ok(()) => return true,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // No lock to be had (ENOLCK): write unlocked, as a single process would.
+                Err(_) => return false,
+            }
+        }
+    }
+
+    fn unlock(&mut self) {
+        if let Destination::File(file) = self {
+            // Closing the file would release it too; a failure here leaves nothing to do.
+            let _ = file.unlock();
+        }
+    }
+
+    fn reserve(&mut self, len: usize) -> io::Result<()> {
+        let Destination::File(file) = self else {
+            return Ok(());
+        };
+        // Under the lock, the end is where this batch will land (O_APPEND).
+        let end = file.metadata()?.len();
+        match file::reserve(file.as_fd(), end, len as u64) {
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT)) => Err(e),
+            // Reserved, or the file system cannot reserve (EOPNOTSUPP): write and see.
+            _ => Ok(()),
+        }
+    }
+}
+
 /// The writer thread's side: writes batches of whole lines so that the destination only
-/// ever holds whole lines, also when a write fails part-way (a full disk: a short write,
-/// then ENOSPC).
+/// ever holds whole lines (see the module documentation for the rule).
 ///
-/// Of the two ways to undo a line cut short, this one finishes it: the unwritten end of the
+/// Where a write can still fail part-way (no reservation: a pipe, a file system that cannot
+/// reserve), the line cut short is finished rather than undone: the unwritten end of the
 /// line is kept, and once writing works again it is written before anything else, so the
 /// cut line is completed instead of having the next line glued to it. Truncating back would
 /// not work on a pipe or standard output, and on a file shared by several workers it could
@@ -40,7 +127,7 @@ pub(super) struct WholeLines<W> {
     dropped_lines: u64,
 }
 
-impl<W: Write> WholeLines<W> {
+impl<W: Sink> WholeLines<W> {
     pub(super) fn new(out: W) -> WholeLines<W> {
         WholeLines {
             out,
@@ -49,9 +136,21 @@ impl<W: Write> WholeLines<W> {
         }
     }
 
-    /// Writes a batch of whole lines; on failure, keeps the end of a line it cut and drops
-    /// (and reports) the lines after it.
+    /// Writes a batch of whole lines, under the destination's lock: all of it if its room
+    /// could be reserved, none of it (dropped and reported) if not. On a failure part-way,
+    /// keeps the end of a line it cut and drops (and reports) the lines after it.
     pub(super) fn write_batch(&mut self, batch: &[u8]) {
+        self.locked(|lines| {
+            match lines.out.reserve(lines.cut.len() + batch.len()) {
+                Ok(()) => lines.write_reserved(batch),
+                Err(error) => lines.dropped(newlines(batch), &error),
+            }
+            // Standard output buffers; a file does not, and this is a no-op.
+            let _ = lines.out.flush();
+        });
+    }
+
+    fn write_reserved(&mut self, batch: &[u8]) {
         if let Err(error) = self.finish_cut() {
             self.dropped(newlines(batch), &error);
             return;
@@ -70,8 +169,16 @@ impl<W: Write> WholeLines<W> {
             }
             self.dropped(newlines(lost), &error);
         }
-        // Standard output buffers; a file does not, and this is a no-op.
-        let _ = self.out.flush();
+    }
+
+    /// Runs `f` holding the destination's lock.
+    fn locked<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        let locked = self.out.lock();
+        let result = f(self);
+        if locked {
+            self.out.unlock();
+        }
+        result
     }
 
     /// A line was cut short and is not finished yet.
@@ -105,7 +212,7 @@ impl<W: Write> WholeLines<W> {
     }
 }
 
-impl WholeLines<Box<dyn Write + Send>> {
+impl WholeLines<Destination> {
     /// Opens `path` again and writes there from now on; the old file gets its cut line
     /// finished first if it can. Standard output (`None`) is kept.
     pub(super) fn reopen(&mut self, path: Option<&String>) {
@@ -114,7 +221,7 @@ impl WholeLines<Box<dyn Write + Send>> {
         };
         match open_destination(path) {
             Ok(out) => {
-                if let Err(error) = self.finish_cut() {
+                if let Err(error) = self.locked(|lines| lines.finish_cut()) {
                     self.cut.clear();
                     self.dropped(1, &error);
                 }
@@ -151,6 +258,8 @@ mod tests {
     struct FullDisk {
         written: Vec<u8>,
         room: usize,
+        /// Whether `reserve` knows the room left (a regular file on most file systems).
+        reserves: bool,
     }
 
     impl Write for FullDisk {
@@ -168,6 +277,20 @@ mod tests {
         }
     }
 
+    /// A pipe, or a file system that cannot reserve: the write finds out.
+    impl Sink for FullDisk {
+        fn lock(&mut self) -> bool {
+            false
+        }
+        fn unlock(&mut self) {}
+        fn reserve(&mut self, len: usize) -> io::Result<()> {
+            if self.reserves && len > self.room {
+                return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+            }
+            Ok(())
+        }
+    }
+
     /// A write that fails mid-line leaves the end of that line to be written first once
     /// there is room, and drops the lines after it: never a line glued to a cut one.
     #[test]
@@ -175,6 +298,7 @@ mod tests {
         let mut lines = WholeLines::new(FullDisk {
             written: Vec::new(),
             room: 8,
+            reserves: false,
         });
         lines.write_batch(b"line1\nline2\nline3\n");
         assert_eq!(lines.out.written, b"line1\nli");
@@ -192,6 +316,7 @@ mod tests {
         let mut lines = WholeLines::new(FullDisk {
             written: Vec::new(),
             room: 6,
+            reserves: false,
         });
         lines.write_batch(b"line1\nline2\n");
         assert!(lines.cut.is_empty());
@@ -199,5 +324,24 @@ mod tests {
         lines.write_batch(b"line3\n");
         assert_eq!(lines.out.written, b"line1\nline3\n");
         assert_eq!(lines.dropped_lines, 1);
+    }
+
+    /// With room reserved first, a batch that does not fit is dropped whole: nothing of it
+    /// is written, so the file never ends in a cut line, however long the disk stays full.
+    #[test]
+    fn a_batch_that_does_not_fit_is_dropped_whole() {
+        let mut lines = WholeLines::new(FullDisk {
+            written: Vec::new(),
+            room: 8,
+            reserves: true,
+        });
+        lines.write_batch(b"line1\nline2\n");
+        lines.write_batch(b"l3\n");
+        assert_eq!(lines.out.written, b"l3\n");
+        assert!(!lines.has_cut_line());
+        lines.out.room = 1000;
+        lines.write_batch(b"line4\n");
+        assert_eq!(lines.out.written, b"l3\nline4\n");
+        assert_eq!(lines.dropped_lines, 2);
     }
 }
