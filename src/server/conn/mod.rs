@@ -92,7 +92,8 @@ pub struct Connection<S> {
     log: LogHook,
     /// The peer has shut down its side (EPOLLRDHUP): EOF follows the buffered bytes.
     peer_closed: bool,
-    /// The server is shutting down: answer what has arrived, with `Connection: close`.
+    /// Answer what has arrived, with `Connection: close`, then close: the server is shutting
+    /// down, or the listener reclaimed this connection as its next request arrived.
     draining: bool,
     /// Its place under `--max-conns`, freed on drop; listed while idle (see `slots`).
     slot: ConnectionSlot,
@@ -231,9 +232,14 @@ impl<S: Transport> Connection<S> {
         self.can_write |= wake.writable;
         self.peer_closed |= wake.hangup;
         self.draining |= wake.shutdown;
-        if self.slot.is_reclaimed() {
+        if self.slot.is_reclaimed() && !wake.readable {
             self.state = State::Done; // the listener needs this idle connection's place
         } else if wake.readable {
+            // A connection the listener chose to close while its next request was already on
+            // the way answers that request, with `Connection: close`, rather than drop it.
+            if self.slot.is_reclaimed() {
+                self.draining = true;
+            }
             self.slot.leave_idle();
         }
         if wake.deadline && self.deadline().is_some_and(|d| d <= cx.now()) {
