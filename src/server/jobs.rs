@@ -1,6 +1,6 @@
 //! The server's side of the worker pool (`runtime::pool`): what its jobs return
-//! (`JobOutput`), the task that brings their results back into the loop (`PoolTask`), and
-//! the compression state the jobs fill (`Compression`).
+//! (`JobOutput`) and the compression state the jobs fill (`Compression`); the task that
+//! brings their results back into the loop is `pool_task`.
 //!
 //! A connection that needs a job submits it with its own task id as the owner and waits in
 //! `State::AwaitJob`; `PoolTask`, registered on the pool's eventfd, collects finished jobs and
@@ -14,12 +14,7 @@
 //! nothing is in flight, so the loop's drain waits for running jobs and no longer.
 
 use std::cell::{RefCell, RefMut};
-use std::os::fd::RawFd;
-use std::rc::Rc;
 
-use crate::runtime::pool::Pool;
-use crate::runtime::task::{Step, TaskContext, Wake};
-use crate::server::shared::Shared;
 use crate::site::compress::{CompressedCache, CompressedVariant, Level};
 
 /// Jobs that may wait for a thread beyond the ones running: with 4 threads and 64 queued, a
@@ -51,41 +46,5 @@ impl Compression {
     /// The cache of variants, borrowed for one synchronous step.
     pub fn cache(&self) -> RefMut<'_, CompressedCache> {
         self.cache.borrow_mut()
-    }
-}
-
-/// The completion task: resumed when the pool's eventfd is readable.
-pub struct PoolTask {
-    shared: Rc<Shared>,
-    shutting_down: bool,
-}
-
-impl PoolTask {
-    pub fn new(shared: Rc<Shared>) -> PoolTask {
-        PoolTask {
-            shared,
-            shutting_down: false,
-        }
-    }
-
-    /// The pool's eventfd; the task exists only for a server with a pool.
-    pub fn fd(&self) -> Option<RawFd> {
-        self.shared.pool().map(Pool::fd)
-    }
-
-    pub fn resume(&mut self, wake: Wake, cx: &mut TaskContext<'_>) -> Step {
-        let Some(pool) = self.shared.pool() else {
-            return Step::Done;
-        };
-        if wake.shutdown && !self.shutting_down {
-            self.shutting_down = true;
-            // Queued jobs come back `Cancelled` through `complete`: their owners fall back.
-            pool.shutdown();
-        }
-        pool.complete(|owner| cx.notify(owner));
-        if self.shutting_down && pool.in_flight() == 0 {
-            return Step::Done;
-        }
-        Step::Blocked
     }
 }

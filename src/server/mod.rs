@@ -1,7 +1,7 @@
 //! The server: the kinds of task it runs, and how they are started and wired together.
 //!
 //! It owns the task kinds (`listener`, `conn` for a connection, `signals`, `log_flusher`,
-//! `cache_sweeper`, `jobs` for the worker pool) and the `ServerTask` enum the loop runs them as; what they share
+//! `cache_sweeper`, `pool_task` for the worker pool's `jobs`) and the `ServerTask` enum the loop runs them as; what they share
 //! (`shared`, `slots`, `idle`); the request → reply decision (`handler`) and the reply → bytes
 //! renderer (`render`); the access log (`access_log`); start-up (`start`) and the worker
 //! supervisor (`supervisor`); and `simulate`, a connection driven over memory. It may use
@@ -16,6 +16,7 @@ pub mod idle;
 pub mod jobs;
 pub mod listener;
 pub mod log_flusher;
+pub mod pool_task;
 pub mod render;
 pub mod shared;
 pub mod signals;
@@ -30,9 +31,9 @@ use crate::runtime::task::{Context, Step, Task, Wake};
 use crate::runtime::transport::TcpConnection;
 use crate::server::cache_sweeper::CacheSweeper;
 use crate::server::conn::Connection;
-use crate::server::jobs::PoolTask;
 use crate::server::listener::Listener;
 use crate::server::log_flusher::LogFlusher;
+use crate::server::pool_task::PoolTask;
 use crate::server::signals::SignalWatcher;
 use crate::sys::epoll::Interest;
 
