@@ -92,4 +92,24 @@ fn default_site_renders_with_its_stylesheet_and_image() {
             "the browser did not fetch the {what} with 200; log:\n{log}"
         );
     }
+    // The page and its stylesheet were compressed on the fly (Chromium accepts br, zstd and
+    // gzip), and rendered all the same: fewer bytes went out than the files hold.
+    for path in ["/", "/style.css"] {
+        let file = if path == "/" {
+            "index.html"
+        } else {
+            "style.css"
+        };
+        let size = std::fs::metadata(root.join(file)).unwrap().len();
+        let prefix = format!("\"GET {path} HTTP/1.1\" 200 ");
+        let sent: u64 = log
+            .lines()
+            .find_map(|line| line.split_once(&prefix))
+            .and_then(|(_, rest)| rest.split(' ').next()?.parse().ok())
+            .unwrap_or(u64::MAX);
+        assert!(
+            sent < size,
+            "{path} was sent uncompressed ({sent} of {size} bytes); log:\n{log}"
+        );
+    }
 }

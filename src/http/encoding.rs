@@ -15,11 +15,9 @@ pub enum Coding {
 }
 
 impl Coding {
-    /// The codings whose precompressed siblings (`file.br`, `file.gz`) the file cache opens,
-    /// most preferred first on equal weights. `Representations` holds one slot per entry in
-    /// an array of length 2, so `Zstd` joins this list when that array is sized by
-    /// `Coding::EVERY.len()` and `.zst` siblings are then found like the others.
-    pub const ALL: [Coding; 2] = [Coding::Br, Coding::Gzip];
+    /// The codings whose precompressed siblings (`file.br`, `file.zst`, `file.gz`) the file
+    /// cache opens: every coding.
+    pub const ALL: [Coding; 3] = Coding::EVERY;
 
     /// Every coding, most preferred first when the client weighs them equally.
     ///

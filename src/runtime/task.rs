@@ -202,11 +202,13 @@ impl TaskId {
         }
     }
 
-    pub(in crate::runtime) fn to_u64(self) -> u64 {
+    /// The id as one number (epoll's user data; a waiter token for code below the runtime).
+    pub fn to_u64(self) -> u64 {
         (u64::from(self.generation) << 32) | u64::from(self.index)
     }
 
-    pub(in crate::runtime) fn from_u64(raw: u64) -> TaskId {
+    /// The id `to_u64` gave; a stale one names no task, and waking it wakes nobody.
+    pub fn from_u64(raw: u64) -> TaskId {
         TaskId {
             index: raw as u32,
             generation: (raw >> 32) as u32,

@@ -11,11 +11,15 @@ use std::time::{Instant, SystemTime};
 
 use crate::http::Status;
 use crate::http::conditional::{self, Outcome, Validators};
-use crate::http::encoding::{self, Coding};
+use crate::http::encoding::{self, Coding, CodingSet};
 use crate::http::path::{self, NormalizedPath};
 use crate::http::range::{self, ByteRange, RangeRequest};
 use crate::http::request::{Method, Request, Target};
 use crate::runtime::error_log::{self, Event};
+use crate::site::compress::{
+    self, COMPRESS_MAX_BYTES, COMPRESS_MIN_BYTES, CompressedCache, CompressedVariant, Level,
+    VariantKey,
+};
 use crate::site::file_cache::{FileCache, Lookup, Representations};
 use crate::site::files::{Site, SiteError, StaticFile};
 use crate::site::listing;
@@ -55,6 +59,9 @@ pub enum Reply {
     Options,
     /// An error status with its small HTML page.
     Error(Status),
+    /// A variant to compress on the fly first (`PendingVariant`); the connection then makes
+    /// the reply with `with_variant`.
+    Compress(Box<PendingVariant>),
     /// An error status with the page configured for it.
     ErrorPage {
         status: Status,
@@ -73,19 +80,95 @@ impl Reply {
             Reply::NotModified(_) => Status::NotModified,
             Reply::RangeNotSatisfiable(_) => Status::RangeNotSatisfiable,
             Reply::Redirect(_) => Status::MovedPermanently,
-            Reply::Listing(_) | Reply::Options => Status::Ok,
+            Reply::Listing(_) | Reply::Options | Reply::Compress(_) => Status::Ok,
             Reply::Error(status) | Reply::ErrorPage { status, .. } => *status,
         }
     }
 }
 
-/// The representation chosen for a request: the file or one of its precompressed variants.
+/// The representation chosen for a request: the file, one of its precompressed variants,
+/// or the file compressed on the fly.
 #[derive(Debug)]
 pub struct Selected {
     pub file: Rc<StaticFile>,
     pub encoding: Option<Coding>,
     /// Variants exist, so the choice depended on Accept-Encoding: say so to caches.
     pub vary: bool,
+    /// For a coding applied on the fly (`file` is then the identity file).
+    pub compressed: Option<OnTheFly>,
+}
+
+/// A representation compressed on the fly.
+#[derive(Debug)]
+pub enum OnTheFly {
+    Ready(Rc<CompressedVariant>),
+    /// Not made yet: only its ETag is known (enough for a 304).
+    Pending {
+        etag: Box<[u8]>,
+    },
+}
+
+impl Selected {
+    pub fn etag(&self) -> &[u8] {
+        match &self.compressed {
+            Some(OnTheFly::Ready(variant)) => &variant.etag,
+            Some(OnTheFly::Pending { etag }) => etag,
+            None => &self.file.etag,
+        }
+    }
+
+    /// The representation's length (unknown, so the file's, while pending).
+    pub fn len_bytes(&self) -> u64 {
+        match &self.compressed {
+            Some(OnTheFly::Ready(variant)) => variant.bytes.len() as u64,
+            _ => self.file.len,
+        }
+    }
+
+    /// The representation's bytes, when they are in memory.
+    pub fn bytes(&self) -> Option<&[u8]> {
+        match &self.compressed {
+            Some(OnTheFly::Ready(variant)) => Some(&variant.bytes),
+            _ => self.file.bytes.as_deref(),
+        }
+    }
+}
+
+/// A reply that needs a variant compressed first: what the worker job needs, and what the
+/// reply needs once the variant is there. Preconditions were judged with its ETag already.
+#[derive(Debug)]
+pub struct PendingVariant {
+    pub selected: Selected,
+    pub key: VariantKey,
+    pub level: Level,
+    /// The Range header, when it is to be honoured: applied to the compressed bytes.
+    range: Option<Box<[u8]>>,
+}
+
+/// The reply for `pending` once its variant is known: `None` sends identity, whole (the
+/// preconditions were judged for the compressed representation; a full 200 is always a
+/// correct answer to them).
+pub fn with_variant(pending: PendingVariant, variant: Option<Rc<CompressedVariant>>) -> Reply {
+    let mut selected = pending.selected;
+    let Some(variant) = variant else {
+        selected.encoding = None;
+        selected.compressed = None;
+        return Reply::File {
+            selected,
+            parts: Parts::Whole,
+        };
+    };
+    selected.compressed = Some(OnTheFly::Ready(variant));
+    match ranged(pending.range.as_deref(), selected.len_bytes()) {
+        Ok(parts) => Reply::File { selected, parts },
+        Err(()) => Reply::RangeNotSatisfiable(selected),
+    }
+}
+
+/// Compression on the fly as the handler sees it: the level, and the variants made so far.
+pub struct CompressOptions<'a> {
+    pub level: Level,
+    pub cache: &'a mut CompressedCache,
 }
 
 /// Which bytes of a file a reply carries.
@@ -106,11 +189,12 @@ pub fn respond(
     files: &mut FileCache,
     request: &Request<'_>,
     path_buffer: &mut Vec<u8>,
+    compress: Option<CompressOptions<'_>>,
     now: Instant,
     wall_clock: SystemTime,
 ) -> Reply {
     let mut resolver = Resolver { site, files, now };
-    match decide(&mut resolver, path_buffer, request, wall_clock) {
+    match decide(&mut resolver, path_buffer, request, compress, wall_clock) {
         Reply::Error(status) => {
             error_page(&mut resolver, path_buffer, status).unwrap_or(Reply::Error(status))
         }
@@ -170,6 +254,7 @@ fn decide(
     resolver: &mut Resolver<'_>,
     path_buffer: &mut Vec<u8>,
     request: &Request<'_>,
+    compress: Option<CompressOptions<'_>>,
     wall_clock: SystemTime,
 ) -> Reply {
     match request.method {
@@ -193,7 +278,9 @@ fn decide(
     };
     match resolver.resolve(&path) {
         Ok(Lookup::File(files)) => {
-            file_reply(request, select(&files, request.accept_encoding), wall_clock)
+            let level = compress.as_ref().map(|options| options.level);
+            let selected = select(&files, request.accept_encoding, compress);
+            file_reply(request, selected, level, wall_clock)
         }
         Ok(Lookup::Listing(dir)) => {
             match listing::page(&dir, path.relative(), resolver.site.serve_hidden()) {
@@ -208,41 +295,77 @@ fn decide(
     }
 }
 
-/// The precompressed variant the client weighs highest (above zero), else the file itself.
-fn select(files: &Representations, accept_encoding: Option<&[u8]>) -> Selected {
-    let vary = files.has_variants();
-    let best = accept_encoding.filter(|_| vary).and_then(|accepted| {
+/// The representation the client weighs highest (`encoding::choose`) among the file, its
+/// precompressed siblings and, for a compressible file, its variants made on the fly; a
+/// sibling wins over compressing the same coding on the fly.
+fn select(
+    files: &Representations,
+    accept_encoding: Option<&[u8]>,
+    compress: Option<CompressOptions<'_>>,
+) -> Selected {
+    let identity = &files.identity;
+    let on_the_fly = compress.filter(|_| compressible(identity));
+    let available: CodingSet = if on_the_fly.is_some() {
+        Coding::EVERY.into_iter().collect()
+    } else {
         Coding::ALL
-            .iter()
-            .filter_map(|&coding| {
-                let weight = encoding::weight(accepted, coding);
-                let file = files.variant(coding)?;
-                (weight > 0).then_some((weight, coding, file))
-            })
-            // On equal weights the first in `Coding::ALL` wins: max_by_key keeps the last.
-            .rev()
-            .max_by_key(|&(weight, _, _)| weight)
-    });
-    match best {
-        Some((_, coding, file)) => Selected {
-            file: Rc::clone(file),
-            encoding: Some(coding),
-            vary,
-        },
-        None => Selected {
-            file: Rc::clone(&files.identity),
-            encoding: None,
-            vary,
-        },
+            .into_iter()
+            .filter(|&coding| files.variant(coding).is_some())
+            .collect()
+    };
+    let vary = available != CodingSet::EMPTY;
+    let mut selected = Selected {
+        file: Rc::clone(identity),
+        encoding: None,
+        vary,
+        compressed: None,
+    };
+    let Some(coding) = accept_encoding.and_then(|accepted| encoding::choose(accepted, available))
+    else {
+        return selected;
+    };
+    if let Some(file) = files.variant(coding) {
+        selected.file = Rc::clone(file);
+        selected.encoding = Some(coding);
+        return selected;
     }
+    let Some(options) = on_the_fly else {
+        return selected;
+    };
+    let key = VariantKey {
+        file: identity.file_identity(),
+        coding,
+    };
+    selected.compressed = match options.cache.lookup(key) {
+        Some(Some(variant)) => Some(OnTheFly::Ready(variant)),
+        // Tried, and compressing did not pay: identity.
+        Some(None) => return selected,
+        None => Some(OnTheFly::Pending {
+            etag: compress::compressed_etag(&identity.etag, coding, options.level),
+        }),
+    };
+    selected.encoding = Some(coding);
+    selected
+}
+
+/// Whether a file is compressed on the fly: a compressible type, and a size worth it and
+/// small enough to compress whole (`COMPRESS_MIN_BYTES..=COMPRESS_MAX_BYTES`).
+fn compressible(file: &StaticFile) -> bool {
+    compress::is_compressible(file.content_type.essence)
+        && (COMPRESS_MIN_BYTES..=COMPRESS_MAX_BYTES).contains(&file.len)
 }
 
 /// Preconditions first (RFC 9110 §13.2.2), then Range (§14.2), both on the selected
 /// representation: a HEAD gets the same answer as a GET, without the body.
-fn file_reply(request: &Request<'_>, selected: Selected, wall_clock: SystemTime) -> Reply {
+fn file_reply(
+    request: &Request<'_>,
+    selected: Selected,
+    level: Option<Level>,
+    wall_clock: SystemTime,
+) -> Reply {
     let file = &selected.file;
     let validators = Validators {
-        etag: &file.etag,
+        etag: selected.etag(),
         // A time that cannot be sent as Last-Modified cannot be compared with one either.
         last_modified: file.last_modified.and(file.modified),
     };
@@ -253,15 +376,37 @@ fn file_reply(request: &Request<'_>, selected: Selected, wall_clock: SystemTime)
         Outcome::Proceed { honour_range } => honour_range,
     };
     let range = request.range.filter(|_| honour_range);
-    let parts = match range.map(|header| range::resolve(header, file.len)) {
+    if let (Some(OnTheFly::Pending { .. }), Some(coding), Some(level)) =
+        (&selected.compressed, selected.encoding, level)
+    {
+        let key = VariantKey {
+            file: selected.file.file_identity(),
+            coding,
+        };
+        return Reply::Compress(Box::new(PendingVariant {
+            selected,
+            key,
+            level,
+            range: range.map(Box::from),
+        }));
+    }
+    match ranged(range, selected.len_bytes()) {
+        Ok(parts) => Reply::File { selected, parts },
+        Err(()) => Reply::RangeNotSatisfiable(selected),
+    }
+}
+
+/// The parts a Range header (already judged worth honouring) asks of `len` bytes; `Err` for
+/// 416.
+fn ranged(range: Option<&[u8]>, len: u64) -> Result<Parts, ()> {
+    Ok(match range.map(|header| range::resolve(header, len)) {
         None | Some(RangeRequest::Whole) => Parts::Whole,
-        Some(RangeRequest::Unsatisfiable) => return Reply::RangeNotSatisfiable(selected),
+        Some(RangeRequest::Unsatisfiable) => return Err(()),
         Some(RangeRequest::Satisfiable(mut ranges)) if ranges.len() == 1 => {
             Parts::One(ranges.remove(0))
         }
         Some(RangeRequest::Satisfiable(ranges)) => Parts::Several(ranges),
-    };
-    Reply::File { selected, parts }
+    })
 }
 
 /// `/` + the normalised path, escaped, + `/` + the query. Built from the normalised path, it

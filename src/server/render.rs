@@ -10,7 +10,9 @@ use crate::http::date::HTTP_DATE_LEN;
 use crate::http::encoding::Coding;
 use crate::http::range::ByteRange;
 use crate::http::response::{self, ContentRange, Head, Persistence};
-use crate::server::handler::{Parts, Reply, Selected};
+use crate::runtime::buffer::OUTPUT_FLUSH_BYTES;
+use crate::server::handler::{self, OnTheFly, Parts, Reply, Selected};
+use crate::site::compress::CompressedVariant;
 use crate::site::files::StaticFile;
 
 /// What the response head needs besides the reply itself.
@@ -26,6 +28,8 @@ pub struct Framing<'a> {
 /// the connection's state, which would otherwise be sized for it while idle.
 pub struct FileBody {
     pub file: Rc<StaticFile>,
+    /// The body is this variant compressed on the fly, written from memory, not the file.
+    pub variant: Option<Rc<CompressedVariant>>,
     pub offset: u64,
     pub end: u64,
     pub parts: VecDeque<Part>,
@@ -89,25 +93,26 @@ fn render_reply(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Optio
     match reply {
         Reply::File { selected, parts } => {
             describe_file(&mut head, &selected, framing);
-            let file = Rc::clone(&selected.file);
+            let len = selected.len_bytes();
             match parts {
                 Parts::Whole => {
-                    let len = file.len;
                     head.content_length = Some(len);
                     head.write(out);
-                    body_range(file, 0, len, framing, out)
+                    body_range(&selected, 0, len, framing, out)
                 }
                 Parts::One(range) => {
                     head.content_length = Some(range.byte_count());
                     head.content_range = Some(ContentRange::Part {
                         first: range.first,
                         last: range.last,
-                        len: file.len,
+                        len,
                     });
                     head.write(out);
-                    body_range(file, range.first, range.last + 1, framing, out)
+                    body_range(&selected, range.first, range.last + 1, framing, out)
                 }
-                Parts::Several(ranges) => multipart(head, &file, &ranges, &boundary, framing, out),
+                Parts::Several(ranges) => {
+                    multipart(head, &selected, &ranges, &boundary, framing, out)
+                }
             }
         }
         Reply::NotModified(selected) => {
@@ -122,7 +127,7 @@ fn render_reply(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Optio
         }
         Reply::RangeNotSatisfiable(selected) => {
             head.content_range = Some(ContentRange::Unsatisfied {
-                len: selected.file.len,
+                len: selected.len_bytes(),
             });
             head.vary_accept_encoding = selected.vary;
             status_page(head, framing.head_only, out);
@@ -152,8 +157,17 @@ fn render_reply(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Optio
             head.content_type = Some(file.content_type);
             head.content_length = Some(file.len);
             head.write(out);
-            let len = file.len;
-            body_range(file, 0, len, framing, out)
+            let selected = Selected {
+                file,
+                encoding: None,
+                vary: false,
+                compressed: None,
+            };
+            body_range(&selected, 0, selected.len_bytes(), framing, out)
+        }
+        // The connection makes the variant first; one that was never made is sent as is.
+        Reply::Compress(pending) => {
+            render_reply(handler::with_variant(*pending, None), framing, out)
         }
         Reply::Error(status) => {
             head.allow = status == Status::MethodNotAllowed;
@@ -180,14 +194,15 @@ fn describe_file<'a>(head: &mut Head<'a>, selected: &'a Selected, framing: &Fram
     head.content_encoding = selected.encoding.map(Coding::token);
     head.vary_accept_encoding = selected.vary;
     head.accept_ranges = true;
-    head.etag = Some(&file.etag);
+    head.etag = Some(selected.etag());
     head.last_modified = file.last_modified.as_ref();
     head.cache_control = framing.cache_control;
 }
 
-/// Bytes `first..end` of the file: copied into `out` when they are in memory, else planned.
+/// Bytes `first..end` of the representation: copied into `out` when they are in memory (a
+/// variant compressed on the fly: up to `OUTPUT_FLUSH_BYTES`), else planned.
 fn body_range(
-    file: Rc<StaticFile>,
+    selected: &Selected,
     first: u64,
     end: u64,
     framing: &Framing<'_>,
@@ -196,20 +211,26 @@ fn body_range(
     if framing.head_only || first >= end {
         return None;
     }
-    if let Some(bytes) = in_memory(&file, first, end) {
+    let variant = match &selected.compressed {
+        Some(OnTheFly::Ready(variant)) => Some(Rc::clone(variant)),
+        _ => None,
+    };
+    let small = end - first <= OUTPUT_FLUSH_BYTES as u64;
+    if let Some(bytes) = in_memory(selected, first, end).filter(|_| small || variant.is_none()) {
         out.extend_from_slice(bytes);
         return None;
     }
     Some(Box::new(FileBody {
-        file,
+        file: Rc::clone(&selected.file),
+        variant,
         offset: first,
         end,
         parts: VecDeque::new(),
     }))
 }
 
-fn in_memory(file: &StaticFile, first: u64, end: u64) -> Option<&[u8]> {
-    let bytes = file.bytes.as_deref()?;
+fn in_memory(selected: &Selected, first: u64, end: u64) -> Option<&[u8]> {
+    let bytes = selected.bytes()?;
     bytes.get(usize::try_from(first).ok()?..usize::try_from(end).ok()?)
 }
 
@@ -218,7 +239,7 @@ fn in_memory(file: &StaticFile, first: u64, end: u64) -> Option<&[u8]> {
 /// computed exactly before anything is sent.
 fn multipart<'a>(
     mut head: Head<'a>,
-    file: &Rc<StaticFile>,
+    selected: &Selected,
     ranges: &[ByteRange],
     boundary: &'a [u8],
     framing: &Framing<'_>,
@@ -226,7 +247,7 @@ fn multipart<'a>(
 ) -> Option<Box<FileBody>> {
     let part_headers: Vec<Vec<u8>> = ranges
         .iter()
-        .map(|range| part_header(boundary, file, *range))
+        .map(|range| part_header(boundary, selected, *range))
         .collect();
     let closing = [b"\r\n--".as_slice(), boundary, b"--\r\n"].concat();
     let len = part_headers.iter().map(|h| h.len() as u64).sum::<u64>()
@@ -241,7 +262,7 @@ fn multipart<'a>(
     }
     let mut parts = VecDeque::with_capacity(ranges.len() * 2);
     for (header, range) in part_headers.into_iter().zip(ranges) {
-        match in_memory(file, range.first, range.last + 1) {
+        match in_memory(selected, range.first, range.last + 1) {
             Some(bytes) => {
                 out.extend_from_slice(&header);
                 out.extend_from_slice(bytes);
@@ -257,27 +278,29 @@ fn multipart<'a>(
         return None;
     }
     parts.push_back(Part::Bytes(closing));
+    // Only a file's ranges get here: a variant's bytes are all in memory.
     Some(Box::new(FileBody {
-        file: Rc::clone(file),
+        file: Rc::clone(&selected.file),
+        variant: None,
         offset: 0,
         end: 0,
         parts,
     }))
 }
 
-fn part_header(boundary: &[u8], file: &StaticFile, range: ByteRange) -> Vec<u8> {
+fn part_header(boundary: &[u8], selected: &Selected, range: ByteRange) -> Vec<u8> {
     let mut header = Vec::with_capacity(128);
     header.extend_from_slice(b"\r\n--");
     header.extend_from_slice(boundary);
     header.extend_from_slice(b"\r\nContent-Type: ");
-    response::write_content_type(&mut header, file.content_type);
+    response::write_content_type(&mut header, selected.file.content_type);
     header.extend_from_slice(b"\r\nContent-Range: ");
     response::write_content_range(
         &mut header,
         ContentRange::Part {
             first: range.first,
             last: range.last,
-            len: file.len,
+            len: selected.len_bytes(),
         },
     );
     header.extend_from_slice(b"\r\n\r\n");

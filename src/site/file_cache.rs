@@ -1,6 +1,6 @@
 //! Recently served files, kept open with their metadata (and small files' bytes), so a hot
 //! file costs a hash lookup and an fstat instead of an open, a stat and a close per request.
-//! Each entry also knows the file's precompressed variants (`file.br`, `file.gz`), so finding
+//! Each entry also knows the file's precompressed variants (`file.br`, `file.zst`, `file.gz`), so finding
 //! that there are none costs nothing per request either.
 //!
 //! Freshness rules:
@@ -40,8 +40,8 @@ pub const FILE_CACHE_CLOSE_UNUSED_AFTER: Duration = Duration::from_secs(2);
 /// Sweeps of the file cache are at least this far apart, so an unused entry is closed at most
 /// `FILE_CACHE_CLOSE_UNUSED_AFTER` plus this after its last use.
 pub const FILE_CACHE_SWEEP_SLACK: Duration = Duration::from_millis(500);
-/// At most this many paths are kept (each with up to two variants open); memory for
-/// inlined bytes is bounded by three times this times `INLINE_FILE_MAX_BYTES`.
+/// At most this many paths are kept (each with up to three variants open); memory for
+/// inlined bytes is bounded by four times this times `INLINE_FILE_MAX_BYTES`.
 pub const FILE_CACHE_ENTRIES: usize = 1024;
 
 /// A file and its precompressed variants, shared between the cache and the responses still
@@ -50,7 +50,7 @@ pub const FILE_CACHE_ENTRIES: usize = 1024;
 pub struct Representations {
     pub identity: Rc<StaticFile>,
     /// Indexed like `Coding::ALL`.
-    pub variants: [Option<Rc<StaticFile>>; 2],
+    pub variants: [Option<Rc<StaticFile>>; Coding::ALL.len()],
 }
 
 impl Representations {
@@ -178,7 +178,7 @@ impl FileCache {
     }
 }
 
-/// The file named like `identity` (an index file, for a directory) + `.br` or `.gz`, if that
+/// The file named like `identity` (an index file, for a directory) + `.br`, `.zst` or `.gz`, if that
 /// is a servable file (same policies as any file); it is sent with the original's type. A file
 /// that is itself compressed has no variants.
 fn variant(site: &Site, identity: &StaticFile, coding: Coding) -> Option<Rc<StaticFile>> {

@@ -30,6 +30,7 @@ use std::time::SystemTime;
 use crate::http::date::{self, HTTP_DATE_LEN};
 use crate::http::mime::{self, ContentType};
 use crate::http::path::NormalizedPath;
+use crate::site::compress::FileIdentity;
 use crate::sys::file::open_beneath;
 
 /// Files up to this size are read into memory once, so their responses are a copy into the
@@ -60,6 +61,12 @@ impl StaticFile {
     /// Whether `other` is the same file, unchanged.
     pub fn same_as(&self, other: &StaticFile) -> bool {
         self.identity == other.identity
+    }
+
+    /// What keys this file's compressed variants.
+    pub fn file_identity(&self) -> FileIdentity {
+        let (dev, ino, len, secs, nanos) = self.identity;
+        FileIdentity::new(dev, ino, len, secs, nanos)
     }
 
     /// Whether the open file still has the size and mtime it was opened with. A file

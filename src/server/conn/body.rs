@@ -40,7 +40,7 @@ impl<S: Transport> Connection<S> {
                 BodyLeft::Chunked(decoder) => decoder.is_done(),
             };
             if finished {
-                return (self.answer(*held, false, cx), Flow::Continue);
+                return (self.answer_or_compress(*held, false, cx), Flow::Continue);
             }
             let state = State::DiscardBody {
                 body,

@@ -39,6 +39,7 @@
 //! within the body timeout of the end of its head.
 
 mod body;
+mod job;
 mod log;
 mod read;
 mod send;
@@ -52,14 +53,17 @@ use crate::http::Status;
 use crate::http::chunked::ChunkedDecoder;
 use crate::http::response::Persistence;
 use crate::runtime::buffer::{InputBuffer, Received};
+use crate::runtime::pool::JobTicket;
 use crate::runtime::task::{Step, TaskContext, Wake};
 use crate::runtime::transport::Transport;
 use crate::server::access_log::line::PendingLine;
 use crate::server::conn::log::LogHook;
 use crate::server::handler::Reply;
+use crate::server::jobs::JobOutput;
 use crate::server::render::FileBody;
 use crate::server::shared::Shared;
 use crate::server::slots::ConnectionSlot;
+use crate::site::compress::VariantKey;
 
 /// The largest request head (request line and header fields); beyond it, 414 or 431.
 pub const MAX_HEAD_BYTES: usize = 8 * 1024;
@@ -119,6 +123,13 @@ enum State {
         held: Box<Held>,
         deadline: Instant,
     },
+    /// Waiting for a worker job (see `job`): a variant compressed on the fly, by this
+    /// request's job or another's; then its response is rendered. Woken by a notify; the
+    /// deadline is the send timeout's, after which the file is sent as it is.
+    AwaitJob {
+        job: Box<AwaitedJob>,
+        deadline: Instant,
+    },
     /// Writing the output buffer, then the file body if any; then moving on to `then`.
     Send {
         file: Option<Box<FileBody>>,
@@ -129,6 +140,23 @@ enum State {
     Linger { deadline: Instant },
     /// Finished; the loop drops the task and the socket closes.
     Done,
+}
+
+/// A response waiting for its variant (see `job`). `held.reply` is a `Reply::Compress`.
+struct AwaitedJob {
+    held: Held,
+    key: VariantKey,
+    body_unread: bool,
+    wait: Wait,
+}
+
+enum Wait {
+    /// Ask the cache (again): first, and after another request's job finished.
+    Cache,
+    /// This request owns the key's job, and the pool's queue was full.
+    Space,
+    /// This request owns the key's job, submitted under this ticket.
+    Job(JobTicket<JobOutput>),
 }
 
 /// Where `Send` goes when everything is written.
@@ -263,6 +291,7 @@ impl<S: Transport> Connection<S> {
                     held,
                     deadline,
                 } => self.discard_body(body, held, deadline, &mut budget, cx),
+                State::AwaitJob { job, deadline } => self.await_job(job, deadline, cx),
                 State::Send {
                     file,
                     then,
@@ -295,6 +324,7 @@ impl<S: Transport> Connection<S> {
         match &self.state {
             State::ReadHead { deadline, .. }
             | State::DiscardBody { deadline, .. }
+            | State::AwaitJob { deadline, .. }
             | State::Send { deadline, .. }
             | State::Linger { deadline } => Some(*deadline),
             State::Done => None,
@@ -314,6 +344,7 @@ impl<S: Transport> Connection<S> {
                 self.input.clear();
                 self.refuse(Status::RequestTimeout, held.log_line, cx)
             }
+            State::AwaitJob { job, .. } => self.give_up_job(job, cx),
             _ => State::Done,
         };
     }
@@ -349,6 +380,7 @@ impl<S: Transport> Connection<S> {
 
 impl<S> Drop for Connection<S> {
     fn drop(&mut self) {
+        self.drop_job();
         self.input.clear();
         self.output.clear();
         self.shared

@@ -14,7 +14,8 @@ use crate::server::conn::{
     BodyLeft, Budget, Connection, Flow, Held, Inflow, MAX_EMPTY_LINES_BEFORE_REQUEST,
     MAX_HEAD_BYTES, Next, State,
 };
-use crate::server::handler;
+use crate::server::handler::{self, CompressOptions};
+use crate::server::jobs::Compression;
 use crate::server::render::{self, Framing};
 
 impl<S: Transport> Connection<S> {
@@ -146,14 +147,25 @@ impl<S: Transport> Connection<S> {
         if let Some(line) = &mut log_line {
             line.set_headers(request.referer, request.user_agent);
         }
-        let reply = handler::respond(
-            self.shared.site(),
-            &mut self.shared.files(),
-            &request,
-            &mut self.shared.path_scratch(),
-            cx.now(),
-            cx.wall_clock(),
-        );
+        let reply = {
+            let compression = self.shared.compression();
+            let mut cache = compression.map(Compression::cache);
+            let compress = compression
+                .zip(cache.as_deref_mut())
+                .map(|(compression, cache)| CompressOptions {
+                    level: compression.level,
+                    cache,
+                });
+            handler::respond(
+                self.shared.site(),
+                &mut self.shared.files(),
+                &request,
+                &mut self.shared.path_scratch(),
+                compress,
+                cx.now(),
+                cx.wall_clock(),
+            )
+        };
         let head_only = request.method == Method::Head;
         self.slot.note_request();
 
@@ -185,8 +197,8 @@ impl<S: Transport> Connection<S> {
             log_line,
         };
         match body {
-            None => self.answer(held, false, cx),
-            Some(_) if expect_continue => self.answer(held, true, cx),
+            None => self.answer_or_compress(held, false, cx),
+            Some(_) if expect_continue => self.answer_or_compress(held, true, cx),
             // The body's time runs from the end of its head, for the whole body.
             Some(body) => State::DiscardBody {
                 body,

@@ -117,9 +117,20 @@ impl<S: Transport> Connection<S> {
         // A whole chunk even when the budget has less left: the budget decides whether to
         // write again, not how much, so a 1 MiB file is not split into 1 MiB and a tail.
         let len = left.min(SEND_BUDGET_BYTES);
-        let result = self
-            .stream
-            .send_file(&body.file.file, &mut body.offset, len);
+        let result = match &body.variant {
+            Some(variant) => {
+                let from = usize::try_from(body.offset).unwrap_or(usize::MAX);
+                let bytes = variant.bytes.get(from..).unwrap_or_default();
+                let sent = self.stream.send(&bytes[..len.min(bytes.len())], false);
+                if let Ok(n) = sent {
+                    body.offset += n as u64;
+                }
+                sent
+            }
+            None => self
+                .stream
+                .send_file(&body.file.file, &mut body.offset, len),
+        };
         match self.wrote(result, budget, deadline, cx) {
             // The file shrank under us: the promised length cannot be kept, so the
             // only honest end is to close.

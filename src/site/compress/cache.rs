@@ -3,6 +3,8 @@
 //! the others until `finish`, which hands back the waiters' tokens to wake.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fs::Metadata;
+use std::os::unix::fs::MetadataExt;
 use std::rc::Rc;
 
 use super::CompressedVariant;
@@ -20,6 +22,29 @@ pub struct FileIdentity {
     pub len: u64,
     /// Modification time in nanoseconds since the epoch.
     pub mtime_ns: i128,
+}
+
+impl FileIdentity {
+    /// From the fields of a stat: device, inode, size, and mtime in seconds and nanoseconds.
+    pub fn new(dev: u64, ino: u64, len: u64, mtime_secs: i64, mtime_nanos: i64) -> FileIdentity {
+        FileIdentity {
+            dev,
+            ino,
+            len,
+            mtime_ns: i128::from(mtime_secs) * 1_000_000_000 + i128::from(mtime_nanos),
+        }
+    }
+
+    /// The identity of the file `metadata` describes now.
+    pub fn of(metadata: &Metadata) -> FileIdentity {
+        FileIdentity::new(
+            metadata.dev(),
+            metadata.ino(),
+            metadata.len(),
+            metadata.mtime(),
+            metadata.mtime_nsec(),
+        )
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -88,15 +113,10 @@ impl CompressedCache {
     /// Looks `key` up on behalf of `waiter`, marking a hit as just used; on a miss, registers
     /// `waiter` to be returned by `finish(key, ..)`.
     pub fn begin(&mut self, key: VariantKey, waiter: u64) -> Begin {
-        if let Some(entry) = self.entries.get_mut(&key) {
-            self.recency.remove(&entry.stamp);
-            entry.stamp = self.next_stamp;
-            self.recency.insert(entry.stamp, key);
-            self.next_stamp += 1;
-            return match &entry.variant {
-                Some(variant) => Begin::Hit(Rc::clone(variant)),
-                None => Begin::Identity,
-            };
+        match self.lookup(key) {
+            Some(Some(variant)) => return Begin::Hit(variant),
+            Some(None) => return Begin::Identity,
+            None => {}
         }
         match self.in_flight.get_mut(&key) {
             Some(waiters) => {
@@ -108,6 +128,24 @@ impl CompressedCache {
                 Begin::Started
             }
         }
+    }
+
+    /// The cached result for `key`, marked as just used: `Some(None)` means identity. Unlike
+    /// `begin`, a miss registers nobody.
+    pub fn lookup(&mut self, key: VariantKey) -> Option<Option<Rc<CompressedVariant>>> {
+        let entry = self.entries.get_mut(&key)?;
+        // Re-keyed in place: the stamp's node is removed and one added at the end.
+        self.recency.remove(&entry.stamp);
+        entry.stamp = self.next_stamp;
+        self.recency.insert(entry.stamp, key);
+        self.next_stamp += 1;
+        Some(entry.variant.clone())
+    }
+
+    /// Ends the job for `key` without a result (it was cancelled, or its request gave up on
+    /// it) and returns its waiters: woken, the first to call `begin` starts it again.
+    pub fn abandon(&mut self, key: VariantKey) -> Vec<u64> {
+        self.in_flight.remove(&key).unwrap_or_default()
     }
 
     /// Ends the job for `key` with its result (`None`: not worth it, or it failed), keeps

@@ -23,7 +23,9 @@
 //! | 6     | 1.2 ms, 0.340 | 5: 2.7 ms, 0.321 | 9: 1.5 ms, 0.326 |
 //! | 9     | 2.1 ms, 0.335 | 9: 16 ms, 0.315  | 19: 21 ms, 0.310 |
 
+use std::fs::File;
 use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
 
 use crate::http::encoding::Coding;
 
@@ -173,6 +175,26 @@ pub fn variant(
         bytes: bytes.into_boxed_slice(),
         etag: compressed_etag(identity_etag, coding, level),
     }))
+}
+
+/// The worker job for a file: reads `len` bytes of `file` (a duplicate of the cached file's
+/// descriptor, read with `pread`, so no offset is shared) and compresses them. `None` when
+/// identity should be sent instead: reading failed, the file no longer has `identity` (it
+/// changed while being read, so the bytes may mix two versions), or the output is not
+/// smaller.
+pub fn compress_file(
+    file: &File,
+    identity: FileIdentity,
+    coding: Coding,
+    level: Level,
+    identity_etag: &[u8],
+) -> Option<CompressedVariant> {
+    let mut input = vec![0; usize::try_from(identity.len).ok()?];
+    file.read_exact_at(&mut input, 0).ok()?;
+    if FileIdentity::of(&file.metadata().ok()?) != identity {
+        return None;
+    }
+    variant(coding, level, &input, identity_etag).ok().flatten()
 }
 
 /// The strong ETag of a compressed variant: the file's own tag with the coding and level
