@@ -176,7 +176,7 @@ impl Weights {
 }
 
 /// `qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )`, in thousandths.
-fn parse_qvalue(value: &[u8]) -> Option<u16> {
+pub(super) fn parse_qvalue(value: &[u8]) -> Option<u16> {
     let (whole, fraction) = match value.iter().position(|&b| b == b'.') {
         Some(dot) => (&value[..dot], &value[dot + 1..]),
         None => (value, &b""[..]),

@@ -4,6 +4,7 @@
 //! every rule testable with plain byte strings, including fed one byte at a time. It uses
 //! nothing else of this crate.
 
+pub mod accept;
 pub mod chunked;
 pub mod conditional;
 pub mod date;

@@ -116,6 +116,8 @@ pub struct Request<'a> {
     pub range: Option<&'a [u8]>,
     /// `None` when absent; several Accept-Encoding lines are read as `identity` only.
     pub accept_encoding: Option<&'a [u8]>,
+    /// The last Accept line; only a listing's format depends on it.
+    pub accept: Option<&'a [u8]>,
     /// For the access log.
     pub referer: Option<&'a [u8]>,
     pub user_agent: Option<&'a [u8]>,
@@ -271,6 +273,7 @@ pub fn parse(head: &[u8], max_body_len: u64) -> Result<Request<'_>, Status> {
         conditions: fields.conditions,
         range: fields.range,
         accept_encoding: fields.accept_encoding,
+        accept: fields.accept,
         referer: fields.referer,
         user_agent: fields.user_agent,
     })

@@ -49,6 +49,8 @@ pub struct Head<'a> {
     pub last_modified: Option<&'a [u8; HTTP_DATE_LEN]>,
     pub cache_control: Option<&'a [u8]>,
     pub vary_accept_encoding: bool,
+    /// The representation was chosen by Accept (a directory listing).
+    pub vary_accept: bool,
     pub location: Option<&'a [u8]>,
     pub allow: bool,
 }
@@ -73,6 +75,7 @@ impl<'a> Head<'a> {
             last_modified: None,
             cache_control: None,
             vary_accept_encoding: false,
+            vary_accept: false,
             location: None,
             allow: false,
         }
@@ -117,8 +120,12 @@ impl<'a> Head<'a> {
             out.extend_from_slice(b"\r\nCache-Control: ");
             out.extend_from_slice(cache_control);
         }
-        if self.vary_accept_encoding {
-            out.extend_from_slice(b"\r\nVary: Accept-Encoding");
+        // One Vary field naming both, when both apply (RFC 9110 §12.5.5).
+        match (self.vary_accept, self.vary_accept_encoding) {
+            (true, true) => out.extend_from_slice(b"\r\nVary: Accept, Accept-Encoding"),
+            (true, false) => out.extend_from_slice(b"\r\nVary: Accept"),
+            (false, true) => out.extend_from_slice(b"\r\nVary: Accept-Encoding"),
+            (false, false) => {}
         }
         if let Some(location) = self.location {
             out.extend_from_slice(b"\r\nLocation: ");

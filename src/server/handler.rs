@@ -53,8 +53,8 @@ pub enum Reply {
     RangeNotSatisfiable(Selected),
     /// 301 to this location.
     Redirect(Vec<u8>),
-    /// 200 with a generated directory listing.
-    Listing(Vec<u8>),
+    /// 200 with a generated directory listing (HTML or JSON, by Accept).
+    Listing(listing::Page),
     /// 200 to OPTIONS, with `Allow`.
     Options,
     /// An error status with its small HTML page.
@@ -283,7 +283,9 @@ fn decide(
             file_reply(request, selected, level, wall_clock)
         }
         Ok(Lookup::Listing(dir)) => {
-            match listing::page(&dir, path.relative(), resolver.site.serve_hidden()) {
+            let options =
+                listing::Options::new(resolver.site, path.relative(), request.accept, query);
+            match options.and_then(|options| listing::page(dir, options)) {
                 Ok(page) => Reply::Listing(page),
                 Err(_) => Reply::Error(Status::Forbidden),
             }

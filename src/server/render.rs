@@ -139,11 +139,13 @@ fn render_reply(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Optio
             None
         }
         Reply::Listing(page) => {
-            head.content_type = Some(response::HTML);
-            head.content_length = Some(page.len() as u64);
+            head.content_type = Some(page.content_type);
+            head.content_length = Some(page.body.len() as u64);
+            // HTML and JSON are two representations of the URL, chosen by Accept.
+            head.vary_accept = true;
             head.write(out);
             if !framing.head_only {
-                out.extend_from_slice(&page);
+                out.extend_from_slice(&page.body);
             }
             None
         }

@@ -295,22 +295,65 @@ impl Site {
     }
 
     fn open_through_symlinks(&self, path: &ResolvedPath) -> Result<OwnedFd, SiteError> {
-        let real = self
-            .root_path
-            .join(OsStr::from_bytes(path.name()))
-            .canonicalize()
-            .map_err(SiteError::from)?;
-        let inside = real
-            .strip_prefix(&self.root_path)
-            .map_err(|_| SiteError::Forbidden)?;
-        let hidden = hides(inside.components().map(|c| c.as_os_str().as_bytes()));
-        if hidden && !self.options.serve_hidden {
-            return Err(SiteError::NotFound);
-        }
-        // Refusing symlinks here makes the check above hold for what is opened: if the tree
-        // changed in between, the open fails rather than follow a new link.
-        open_relative(self.root.as_fd(), inside.as_os_str().as_bytes()).map_err(SiteError::from)
+        open_through_symlinks(
+            self.root.as_fd(),
+            &self.root_path,
+            self.options.serve_hidden,
+            path.name(),
+        )
     }
+
+    /// The symlink rule of this site as an owned value (a duplicate of the root's fd), for a
+    /// listing, which may be built away from the loop.
+    pub fn links(&self) -> io::Result<Links> {
+        Ok(Links {
+            root: self.root.try_clone()?,
+            root_path: self.root_path.clone(),
+            serve_hidden: self.options.serve_hidden,
+        })
+    }
+}
+
+/// What a site needs to judge where a symlink leads, owned and `Send`: a listing shows a link
+/// only if a request through it would be served.
+pub struct Links {
+    root: OwnedFd,
+    root_path: PathBuf,
+    serve_hidden: bool,
+}
+
+impl Links {
+    /// The metadata of what `name` (relative to the root, through symlinks) leads to, under
+    /// the same rule as serving it: beneath the root and not hidden, else a refusal.
+    pub fn follow(&self, name: &[u8]) -> Result<Metadata, SiteError> {
+        let fd =
+            open_through_symlinks(self.root.as_fd(), &self.root_path, self.serve_hidden, name)?;
+        File::from(fd).metadata().map_err(SiteError::from)
+    }
+}
+
+/// Resolves `name` to the real path it names, which is opened only if it lies beneath the
+/// root (`Forbidden` otherwise) and is not hidden (`NotFound`, unless `serve_hidden`).
+fn open_through_symlinks(
+    root: BorrowedFd<'_>,
+    root_path: &Path,
+    serve_hidden: bool,
+    name: &[u8],
+) -> Result<OwnedFd, SiteError> {
+    let real = root_path
+        .join(OsStr::from_bytes(name))
+        .canonicalize()
+        .map_err(SiteError::from)?;
+    let inside = real
+        .strip_prefix(root_path)
+        .map_err(|_| SiteError::Forbidden)?;
+    let hidden = hides(inside.components().map(|c| c.as_os_str().as_bytes()));
+    if hidden && !serve_hidden {
+        return Err(SiteError::NotFound);
+    }
+    // Refusing symlinks here makes the check above hold for what is opened: if the tree
+    // changed in between, the open fails rather than follow a new link.
+    open_relative(root, inside.as_os_str().as_bytes()).map_err(SiteError::from)
 }
 
 /// The directory of RFC 8615's well-known URIs, served although dotted: ACME HTTP-01

@@ -28,6 +28,7 @@ pub(super) struct Fields<'a> {
     pub(super) range: Option<&'a [u8]>,
     pub(super) accept_encoding: Option<&'a [u8]>,
     pub(super) accept_encoding_repeated: bool,
+    pub(super) accept: Option<&'a [u8]>,
     pub(super) referer: Option<&'a [u8]>,
     pub(super) user_agent: Option<&'a [u8]>,
 }
@@ -81,6 +82,8 @@ impl<'a> Fields<'a> {
             } else if name.eq_ignore_ascii_case(b"accept-encoding") {
                 fields.accept_encoding_repeated |= fields.accept_encoding.is_some();
                 fields.accept_encoding = Some(value);
+            } else if name.eq_ignore_ascii_case(b"accept") {
+                fields.accept = Some(value);
             } else if name.eq_ignore_ascii_case(b"referer") {
                 fields.referer = Some(value);
             } else if name.eq_ignore_ascii_case(b"user-agent") {
