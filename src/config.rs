@@ -11,6 +11,7 @@ use crate::http::mime::ContentType;
 use crate::runtime::error_log::Level;
 use crate::server::shared::Timeouts;
 use crate::server::start::Settings;
+use crate::site::compress::{COMPRESS_CACHE_DEFAULT_BYTES, Level as CompressLevel};
 use crate::site::files::SiteOptions;
 
 /// The longest timeout a flag may set (a year): far beyond any use, and far from the point
@@ -108,7 +109,30 @@ pub struct Config {
     /// Seconds in-flight responses get to finish after SIGINT/SIGTERM before the server exits.
     #[arg(long, default_value_t = 10, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=MAX_TIMEOUT_SECS))]
     pub drain_timeout: u64,
+
+    /// Threads of the worker pool, which runs what would block the event loop: compressing
+    /// files (`--compress-level`) and reading them. 4 keeps a 2-core machine's loop busy
+    /// while jobs run and bounds the memory jobs hold; each --workers process has its own.
+    #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_THREADS))]
+    pub threads: u64,
+
+    /// Send files as they are: no compression on the fly (precompressed siblings, file.br,
+    /// file.zst, file.gz, are still served).
+    #[arg(long)]
+    pub no_compress: bool,
+
+    /// How hard to compress on the fly, 1 (fastest) to 9 (smallest); each level maps to a
+    /// gzip level, a Brotli quality and a zstd level of similar cost.
+    #[arg(long, default_value_t = 6, value_name = "1-9", value_parser = clap::value_parser!(u8).range(1..=9))]
+    pub compress_level: u8,
+
+    /// Bytes of compressed variants kept in memory, least recently used dropped first.
+    #[arg(long, default_value_t = COMPRESS_CACHE_DEFAULT_BYTES, value_name = "BYTES")]
+    pub compress_cache_bytes: usize,
 }
+
+/// More pool threads than this is a typo, not a plan.
+const MAX_THREADS: u64 = 256;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Workers {
@@ -166,6 +190,11 @@ impl Config {
             max_connections: usize::try_from(self.max_conns).unwrap_or(usize::MAX),
             drain_timeout: Duration::from_secs(self.drain_timeout),
             workers,
+            threads: usize::try_from(self.threads).unwrap_or(1),
+            compress: (!self.no_compress)
+                .then(|| CompressLevel::new(self.compress_level))
+                .flatten(),
+            compress_cache_bytes: self.compress_cache_bytes,
         }
     }
 }

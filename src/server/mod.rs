@@ -1,7 +1,7 @@
 //! The server: the kinds of task it runs, and how they are started and wired together.
 //!
 //! It owns the task kinds (`listener`, `conn` for a connection, `signals`, `log_flusher`,
-//! `cache_sweeper`) and the `ServerTask` enum the loop runs them as; what they share
+//! `cache_sweeper`, `pool_task` for the worker pool's `jobs`) and the `ServerTask` enum the loop runs them as; what they share
 //! (`shared`, `slots`, `idle`); the request → reply decision (`handler`) and the reply → bytes
 //! renderer (`render`); the access log (`access_log`); start-up (`start`) and the worker
 //! supervisor (`supervisor`); and `simulate`, a connection driven over memory. It may use
@@ -13,8 +13,10 @@ pub mod cache_sweeper;
 pub mod conn;
 pub mod handler;
 pub mod idle;
+pub mod jobs;
 pub mod listener;
 pub mod log_flusher;
+pub mod pool_task;
 pub mod render;
 pub mod shared;
 pub mod signals;
@@ -31,6 +33,7 @@ use crate::server::cache_sweeper::CacheSweeper;
 use crate::server::conn::Connection;
 use crate::server::listener::Listener;
 use crate::server::log_flusher::LogFlusher;
+use crate::server::pool_task::PoolTask;
 use crate::server::signals::SignalWatcher;
 use crate::sys::epoll::Interest;
 
@@ -44,6 +47,8 @@ pub enum ServerTask {
     Signals(Box<SignalWatcher>),
     LogFlush(LogFlusher),
     CacheSweep(CacheSweeper),
+    /// Collects the worker pool's finished jobs and wakes the tasks that wait for them.
+    Pool(PoolTask),
 }
 
 /// How the listener hands over a connection it accepted, without naming this enum.
@@ -61,6 +66,7 @@ impl Task for ServerTask {
                 Some((connection.stream().raw_fd(), Interest::BOTH))
             }
             ServerTask::Signals(signals) => Some((signals.fd(), Interest::READABLE)),
+            ServerTask::Pool(pool) => pool.fd().map(|fd| (fd, Interest::READABLE)),
             ServerTask::LogFlush(_) | ServerTask::CacheSweep(_) => None,
         }
     }
@@ -72,6 +78,7 @@ impl Task for ServerTask {
             ServerTask::Signals(signals) => signals.resume(wake, cx),
             ServerTask::LogFlush(flusher) => flusher.resume(wake),
             ServerTask::CacheSweep(sweeper) => sweeper.resume(wake, cx),
+            ServerTask::Pool(pool) => pool.resume(wake, cx),
         }
     }
 }

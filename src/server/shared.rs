@@ -10,8 +10,10 @@ use std::time::{Duration, SystemTime};
 
 use crate::http::date::{DateCache, HTTP_DATE_LEN};
 use crate::runtime::buffer::BufferPool;
+use crate::runtime::pool::Pool;
 use crate::runtime::task::{Notifier, TaskId};
 use crate::server::access_log::AccessLog;
+use crate::server::jobs::{Compression, JobOutput};
 use crate::server::slots::Slots;
 use crate::site::file_cache::FileCache;
 use crate::site::files::Site;
@@ -42,6 +44,12 @@ pub struct Shared {
     /// The file cache's sweeper while it waits, with no deadline, for the cache to get an
     /// entry.
     idle_sweeper: Cell<Option<TaskId>>,
+    /// The worker pool, and compression on the fly (which needs it); both `None` in a server
+    /// built without them (a simulation).
+    pool: Option<Pool<JobOutput>>,
+    compression: Option<Compression>,
+    /// The loop's, for waking tasks where no context is at hand (a connection's drop).
+    notifier: Notifier,
 }
 
 impl Shared {
@@ -65,9 +73,39 @@ impl Shared {
             date: RefCell::new(DateCache::default()),
             buffers: BufferPool::default(),
             path: RefCell::new(Vec::new()),
-            slots: Rc::new(Slots::new(max_connections, notifier)),
+            slots: Rc::new(Slots::new(max_connections, notifier.clone())),
             idle_sweeper: Cell::new(None),
+            pool: None,
+            compression: None,
+            notifier,
         }
+    }
+
+    /// The same, with a worker pool and, if not `None`, compression on the fly.
+    pub fn with_jobs(self, pool: Pool<JobOutput>, compression: Option<Compression>) -> Shared {
+        Shared {
+            pool: Some(pool),
+            compression,
+            ..self
+        }
+    }
+
+    /// The worker pool, once nothing else holds the server: for joining its threads.
+    pub fn into_pool(self) -> Option<Pool<JobOutput>> {
+        self.pool
+    }
+
+    pub fn pool(&self) -> Option<&Pool<JobOutput>> {
+        self.pool.as_ref()
+    }
+
+    /// Compression on the fly; `None` with `--no-compress` (or without a pool).
+    pub fn compression(&self) -> Option<&Compression> {
+        self.compression.as_ref()
+    }
+
+    pub fn notifier(&self) -> &Notifier {
+        &self.notifier
     }
 
     pub fn site(&self) -> &Site {

@@ -14,13 +14,17 @@ use socket2::Socket;
 
 use crate::runtime::error_log::{self, Event, Level};
 use crate::runtime::event_loop::{EventLoop, Exit};
+use crate::runtime::pool::Pool;
 use crate::server::ServerTask;
 use crate::server::access_log::{self, AccessLog};
 use crate::server::cache_sweeper::CacheSweeper;
+use crate::server::jobs::{Compression, POOL_QUEUE_JOBS};
 use crate::server::listener::{self, Listener, Sharing};
 use crate::server::log_flusher::LogFlusher;
+use crate::server::pool_task::PoolTask;
 use crate::server::shared::{Shared, Timeouts};
 use crate::server::signals::{SignalWatcher, connections};
+use crate::site::compress::Level as CompressLevel;
 use crate::site::files::{Site, SiteOptions};
 use crate::sys::process::{ServerSignals, raise_fd_limit};
 
@@ -44,6 +48,12 @@ pub struct Settings {
     pub drain_timeout: Duration,
     /// Worker processes; 1 is a single server without a supervisor.
     pub workers: usize,
+    /// `--threads`: the worker pool's threads, in each worker process.
+    pub threads: usize,
+    /// `--compress-level`, or `None` with `--no-compress`.
+    pub compress: Option<CompressLevel>,
+    /// `--compress-cache-bytes`.
+    pub compress_cache_bytes: usize,
 }
 
 /// Why the server could not start (or, for `EventLoop`, keep running).
@@ -56,6 +66,7 @@ pub enum StartError {
     AccessLog { path: String, source: io::Error },
     ErrorLog { path: PathBuf, source: io::Error },
     EventLoop(io::Error),
+    Pool(io::Error),
 }
 
 impl fmt::Display for StartError {
@@ -78,6 +89,7 @@ impl fmt::Display for StartError {
                 write!(f, "cannot open error log {}: {source}", path.display())
             }
             StartError::EventLoop(source) => write!(f, "event loop failed: {source}"),
+            StartError::Pool(source) => write!(f, "cannot start the worker pool: {source}"),
         }
     }
 }
@@ -188,15 +200,23 @@ impl Prepared {
             None => None,
         };
         let mut event_loop = EventLoop::new().map_err(StartError::EventLoop)?;
-        let shared = Rc::new(Shared::new(
-            site,
-            settings.cache_control.as_deref(),
-            log,
-            settings.timeouts,
-            settings.max_body_bytes,
-            settings.max_connections,
-            event_loop.notifier(),
-        ));
+        // After `ServerSignals`: the pool's threads inherit the blocked signal mask.
+        let pool = Pool::new(settings.threads, POOL_QUEUE_JOBS).map_err(StartError::Pool)?;
+        let compression = settings
+            .compress
+            .map(|level| Compression::new(level, settings.compress_cache_bytes));
+        let shared = Rc::new(
+            Shared::new(
+                site,
+                settings.cache_control.as_deref(),
+                log,
+                settings.timeouts,
+                settings.max_body_bytes,
+                settings.max_connections,
+                event_loop.notifier(),
+            )
+            .with_jobs(pool, compression),
+        );
         event_loop
             .spawn(ServerTask::Signals(Box::new(SignalWatcher::new(
                 signals,
@@ -216,6 +236,9 @@ impl Prepared {
             ))))
             .map_err(StartError::EventLoop)?;
         shared.set_idle_sweeper(sweeper);
+        event_loop
+            .spawn(ServerTask::Pool(PoolTask::new(Rc::clone(&shared))))
+            .map_err(StartError::EventLoop)?;
         event_loop
             .spawn(ServerTask::Listener(Listener::new(
                 socket,
@@ -254,7 +277,17 @@ impl Prepared {
         }
         drop(self.event_loop);
         let deadline = Instant::now() + self.drain;
-        if let Some(log) = self.shared.access_log() {
+        // The loop and its tasks are gone: this is the last reference, and the pool's running
+        // jobs get what is left of the drain time.
+        let log = self.shared.access_log().cloned();
+        let pool = Rc::try_unwrap(self.shared).ok().and_then(Shared::into_pool);
+        if pool.is_some_and(|pool| !pool.join(deadline)) {
+            error_log::warn(
+                Event::Lifecycle,
+                format_args!("drain timeout: worker pool jobs still running were abandoned"),
+            );
+        }
+        if let Some(log) = log {
             if !log.finish(deadline) {
                 error_log::warn(
                     Event::AccessLog,

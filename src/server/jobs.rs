@@ -1,0 +1,50 @@
+//! The server's side of the worker pool (`runtime::pool`): what its jobs return
+//! (`JobOutput`) and the compression state the jobs fill (`Compression`); the task that
+//! brings their results back into the loop is `pool_task`.
+//!
+//! A connection that needs a job submits it with its own task id as the owner and waits in
+//! `State::AwaitJob`; `PoolTask`, registered on the pool's eventfd, collects finished jobs and
+//! notifies their owners, which take the result from their ticket and go on where they
+//! stopped. A connection that goes away drops its ticket, which cancels the job: its result
+//! is dropped, never handed to whoever takes the task's slot next.
+//!
+//! Invariants: the loop never blocks on the pool (a full queue makes the connection wait
+//! with `Pool::wait_for_space`); an idle pool makes no wake-ups (the eventfd is written only
+//! when a job ends); on shutdown, queued jobs come back `Cancelled` and this task ends once
+//! nothing is in flight, so the loop's drain waits for running jobs and no longer.
+
+use std::cell::{RefCell, RefMut};
+
+use crate::site::compress::{CompressedCache, CompressedVariant, Level};
+
+/// Jobs that may wait for a thread beyond the ones running: with 4 threads and 64 queued, a
+/// burst of cold variants waits in the queue, and the 69th connection to need a job waits for
+/// space instead of piling up file-sized buffers.
+pub const POOL_QUEUE_JOBS: usize = 64;
+
+/// What a job sends back to the connection that submitted it.
+pub enum JobOutput {
+    /// A file compressed on the fly; `None` when identity is the better thing to send: the
+    /// output was not smaller, the file changed while it was read, or reading failed.
+    Compressed(Option<CompressedVariant>),
+}
+
+/// Compression on the fly: the level, and the cache of variants with its jobs in flight.
+pub struct Compression {
+    pub level: Level,
+    cache: RefCell<CompressedCache>,
+}
+
+impl Compression {
+    pub fn new(level: Level, cache_bytes: usize) -> Compression {
+        Compression {
+            level,
+            cache: RefCell::new(CompressedCache::new(cache_bytes)),
+        }
+    }
+
+    /// The cache of variants, borrowed for one synchronous step.
+    pub fn cache(&self) -> RefMut<'_, CompressedCache> {
+        self.cache.borrow_mut()
+    }
+}
