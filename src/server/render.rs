@@ -28,6 +28,10 @@ pub struct FileBody {
     pub file: Rc<StaticFile>,
     pub offset: u64,
     pub end: u64,
+    /// The file's bytes from `offset` up to here are known to be in the page cache, so
+    /// `sendfile` will not wait for the disk on them (see `conn::cold`); none are known when
+    /// it is not above `offset`.
+    pub cached_end: u64,
     pub parts: VecDeque<Part>,
 }
 
@@ -204,6 +208,7 @@ fn body_range(
         file,
         offset: first,
         end,
+        cached_end: first,
         parts: VecDeque::new(),
     }))
 }
@@ -261,6 +266,7 @@ fn multipart<'a>(
         file: Rc::clone(file),
         offset: 0,
         end: 0,
+        cached_end: 0,
         parts,
     }))
 }
