@@ -27,6 +27,9 @@ pub enum JobOutput {
     /// A file compressed on the fly; `None` when identity is the better thing to send: the
     /// output was not smaller, the file changed while it was read, or reading failed.
     Compressed(Option<CompressedVariant>),
+    /// A chunk of a file is in the page cache now (or reading it failed, which the
+    /// connection's `sendfile` will meet): see `conn::cold`.
+    InPageCache,
 }
 
 /// Compression on the fly: the level, and the cache of variants with its jobs in flight.

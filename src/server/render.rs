@@ -32,6 +32,10 @@ pub struct FileBody {
     pub variant: Option<Rc<CompressedVariant>>,
     pub offset: u64,
     pub end: u64,
+    /// The file's bytes from `offset` up to here are known to be in the page cache, so
+    /// `sendfile` will not wait for the disk on them (see `conn::cold`); none are known when
+    /// it is not above `offset`.
+    pub cached_end: u64,
     pub parts: VecDeque<Part>,
 }
 
@@ -227,6 +231,7 @@ fn body_range(
         variant,
         offset: first,
         end,
+        cached_end: first,
         parts: VecDeque::new(),
     }))
 }
@@ -286,6 +291,7 @@ fn multipart<'a>(
         variant: None,
         offset: 0,
         end: 0,
+        cached_end: 0,
         parts,
     }))
 }

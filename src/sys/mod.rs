@@ -1,5 +1,5 @@
 //! The only code that calls libc and holds `unsafe`: epoll, sockets, file opening, sendfile,
-//! space reservation.
+//! space reservation and the page cache.
 //!
 //! Every wrapper returns `io::Result`, retries `EINTR` where a retry is always right, and hands
 //! `EAGAIN` back to the caller as `ErrorKind::WouldBlock`, because only the caller knows which

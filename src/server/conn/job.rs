@@ -103,7 +103,9 @@ impl<S: Transport> Connection<S> {
                         return blocked(job, deadline);
                     }
                     Some(Ok(JobOutput::Compressed(result))) => self.finish_job(job.key, result, cx),
-                    Some(Err(JobError::Cancelled)) => {
+                    // A compression ticket never carries another job's output; were it to,
+                    // the file goes out as it is.
+                    Some(Err(JobError::Cancelled) | Ok(JobOutput::InPageCache)) => {
                         self.abandon_job(job.key, cx);
                         None
                     }

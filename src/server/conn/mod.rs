@@ -31,7 +31,8 @@
 //!
 //! The steps live beside this file, each an `impl Connection` block: `read` (heads, and
 //! answering them), `body` (discarding request bodies), `send` (writing responses, then
-//! closing or lingering), and `log` (the access-log hook they call).
+//! closing or lingering), `cold` (file data a worker must read in before `Send` goes on:
+//! `AwaitFileData`), and `log` (the access-log hook they call).
 //!
 //! Deadlines: a new connection's first head is due within the head timeout of the accept;
 //! between requests the keep-alive timeout runs until the first byte, then the head timeout
@@ -39,6 +40,7 @@
 //! within the body timeout of the end of its head.
 
 mod body;
+mod cold;
 mod job;
 mod log;
 mod read;
@@ -135,6 +137,15 @@ enum State {
         file: Option<Box<FileBody>>,
         then: Next,
         deadline: Instant,
+    },
+    /// The next chunk of `Send`'s file is not in the page cache: a worker reads it in
+    /// (`ticket`), or, with no ticket, waits for room in the pool; then back to `Send`.
+    /// The send deadline stays in force (see `cold`).
+    AwaitFileData {
+        file: Box<FileBody>,
+        then: Next,
+        deadline: Instant,
+        ticket: Option<JobTicket<JobOutput>>,
     },
     /// All responses are out and our side is shut down: read until the client closes.
     Linger { deadline: Instant },
@@ -297,6 +308,12 @@ impl<S: Transport> Connection<S> {
                     then,
                     deadline,
                 } => self.send(file, then, deadline, &mut budget, cx),
+                State::AwaitFileData {
+                    file,
+                    then,
+                    deadline,
+                    ticket,
+                } => self.await_file_data(file, then, deadline, ticket, cx),
                 State::Linger { deadline } => self.linger(deadline, &mut budget),
                 State::Done => (State::Done, Flow::Stop(Step::Done)),
             };
@@ -326,6 +343,7 @@ impl<S: Transport> Connection<S> {
             | State::DiscardBody { deadline, .. }
             | State::AwaitJob { deadline, .. }
             | State::Send { deadline, .. }
+            | State::AwaitFileData { deadline, .. }
             | State::Linger { deadline } => Some(*deadline),
             State::Done => None,
         }

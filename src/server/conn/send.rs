@@ -1,5 +1,6 @@
 //! Sending: `Send` writes the output buffer, then the file body if there is one (from
-//! `sendfile`, a part at a time for `multipart/byteranges`), within the send budget; then the
+//! `sendfile`, a part at a time for `multipart/byteranges`, each chunk first found in the
+//! page cache or read into it by a worker: see `cold`), within the send budget; then the
 //! connection reads the next head, or closes, lingering (`Linger`) while the client may still
 //! be sending.
 
@@ -8,9 +9,7 @@ use std::time::Instant;
 
 use crate::runtime::task::{Step, TaskContext};
 use crate::runtime::transport::Transport;
-use crate::server::conn::{
-    Budget, Connection, Flow, Inflow, LINGER_TIMEOUT, Next, SEND_BUDGET_BYTES, State, Written,
-};
+use crate::server::conn::{Budget, Connection, Flow, Inflow, LINGER_TIMEOUT, Next, State, Written};
 use crate::server::render::{FileBody, Part};
 
 impl<S: Transport> Connection<S> {
@@ -45,8 +44,14 @@ impl<S: Transport> Connection<S> {
                 }
                 continue;
             }
-            if let Flow::Stop(step) = self.send_file_chunk(body, budget, &mut deadline, cx) {
-                return stopped(file, then, deadline, step);
+            let len = self.sendable_len(body);
+            if len > 0 {
+                if let Flow::Stop(step) = self.send_file_chunk(body, len, budget, &mut deadline, cx)
+                {
+                    return stopped(file, then, deadline, step);
+                }
+            } else if let Some(body) = file.take() {
+                return self.read_in(body, then, deadline, cx);
             }
         }
         self.finish(then, budget, cx)
@@ -93,16 +98,18 @@ impl<S: Transport> Connection<S> {
             Some(Part::Range(range)) => {
                 body.offset = range.first;
                 body.end = range.last + 1;
+                body.cached_end = range.first;
                 true
             }
             None => false,
         }
     }
 
-    /// Sends the next chunk of the file's current range with `sendfile`.
+    /// Sends the next `len` bytes of the file's current range (`sendable_len`) with `sendfile`.
     fn send_file_chunk(
         &mut self,
         body: &mut FileBody,
+        len: usize,
         budget: &mut Budget,
         deadline: &mut Instant,
         cx: &mut TaskContext<'_>,
@@ -113,10 +120,6 @@ impl<S: Transport> Connection<S> {
         if !self.can_write {
             return Flow::Stop(Step::Blocked);
         }
-        let left = usize::try_from(body.end - body.offset).unwrap_or(usize::MAX);
-        // A whole chunk even when the budget has less left: the budget decides whether to
-        // write again, not how much, so a 1 MiB file is not split into 1 MiB and a tail.
-        let len = left.min(SEND_BUDGET_BYTES);
         let result = match &body.variant {
             Some(variant) => {
                 let from = usize::try_from(body.offset).unwrap_or(usize::MAX);
