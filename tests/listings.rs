@@ -400,3 +400,31 @@ fn a_listing_page_renders_in_a_browser() {
         bytes.len()
     );
 }
+
+/// A listing is built by a worker thread: while a directory of many entries is read and
+/// sorted, a request on another connection is answered, before the listing is.
+#[test]
+fn a_large_listing_does_not_hold_other_connections() {
+    let server = Server::start(&["--autoindex"]);
+    server.write("small.txt", "small\n");
+    let big = server.root().join("big");
+    std::fs::create_dir(&big).unwrap();
+    for i in 0..60_000 {
+        std::fs::File::create(big.join(format!("entry-{i:05}"))).unwrap();
+    }
+    let mut listing = server.connect();
+    listing.send(get_request("/big/?sort=size&order=desc"));
+    std::thread::sleep(Duration::from_millis(30));
+    let mut other = server.connect();
+    assert_eq!(other.get("/small.txt").status, 200);
+    listing.stream.set_nonblocking(true).unwrap();
+    let mut byte = [0u8; 1];
+    let arrived = listing.stream.peek(&mut byte).is_ok();
+    listing.stream.set_nonblocking(false).unwrap();
+    assert!(
+        !arrived,
+        "the listing was answered before the other connection: it was built on the loop"
+    );
+    let page = listing.read_response();
+    assert_eq!(page.status, 200, "{}", page.summary());
+}

@@ -6,6 +6,8 @@
 
 use percent_encoding::{AsciiSet, CONTROLS, percent_encode};
 
+use std::fs::File;
+use std::io;
 use std::rc::Rc;
 use std::time::{Instant, SystemTime};
 
@@ -55,6 +57,9 @@ pub enum Reply {
     Redirect(Vec<u8>),
     /// 200 with a generated directory listing (HTML or JSON, by Accept).
     Listing(listing::Page),
+    /// A directory to list first: reading and sorting it may block or take a while, so the
+    /// connection has a worker build the page, then makes the reply `Listing`.
+    List(Box<PendingListing>),
     /// 200 to OPTIONS, with `Allow`.
     Options,
     /// An error status with its small HTML page.
@@ -80,9 +85,31 @@ impl Reply {
             Reply::NotModified(_) => Status::NotModified,
             Reply::RangeNotSatisfiable(_) => Status::RangeNotSatisfiable,
             Reply::Redirect(_) => Status::MovedPermanently,
-            Reply::Listing(_) | Reply::Options | Reply::Compress(_) => Status::Ok,
+            Reply::Listing(_) | Reply::List(_) | Reply::Options | Reply::Compress(_) => Status::Ok,
             Reply::Error(status) | Reply::ErrorPage { status, .. } => *status,
         }
+    }
+}
+
+/// A directory listing still to be built, from inputs a worker thread may own.
+#[derive(Debug)]
+pub struct PendingListing {
+    pub dir: File,
+    pub options: listing::Options,
+}
+
+impl PendingListing {
+    /// Builds the page, on a worker (or on the loop when there is no pool).
+    pub fn build(self) -> io::Result<listing::Page> {
+        listing::page(self.dir, self.options)
+    }
+}
+
+/// The reply for a listing that was built, or could not be: the directory was unreadable.
+pub fn listing_reply(page: io::Result<listing::Page>) -> Reply {
+    match page {
+        Ok(page) => Reply::Listing(page),
+        Err(_) => Reply::Error(Status::Forbidden),
     }
 }
 
@@ -283,10 +310,8 @@ fn decide(
             file_reply(request, selected, level, wall_clock)
         }
         Ok(Lookup::Listing(dir)) => {
-            let options =
-                listing::Options::new(resolver.site, path.relative(), request.accept, query);
-            match options.and_then(|options| listing::page(dir, options)) {
-                Ok(page) => Reply::Listing(page),
+            match listing::Options::new(resolver.site, path.relative(), request.accept, query) {
+                Ok(options) => Reply::List(Box::new(PendingListing { dir, options })),
                 Err(_) => Reply::Error(Status::Forbidden),
             }
         }

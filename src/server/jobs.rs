@@ -1,5 +1,5 @@
 //! The server's side of the worker pool (`runtime::pool`): what its jobs return
-//! (`JobOutput`) and the compression state the jobs fill (`Compression`); the task that
+//! (`JobOutput`: compressed variants, directory listings, file data read in) and the compression state the jobs fill (`Compression`); the task that
 //! brings their results back into the loop is `pool_task`.
 //!
 //! A connection that needs a job submits it with its own task id as the owner and waits in
@@ -14,8 +14,10 @@
 //! nothing is in flight, so the loop's drain waits for running jobs and no longer.
 
 use std::cell::{RefCell, RefMut};
+use std::io;
 
 use crate::site::compress::{CompressedCache, CompressedVariant, Level};
+use crate::site::listing::Page;
 
 /// Jobs that may wait for a thread beyond the ones running: with 4 threads and 64 queued, a
 /// burst of cold variants waits in the queue, and the 69th connection to need a job waits for
@@ -27,6 +29,9 @@ pub enum JobOutput {
     /// A file compressed on the fly; `None` when identity is the better thing to send: the
     /// output was not smaller, the file changed while it was read, or reading failed.
     Compressed(Option<CompressedVariant>),
+    /// A directory listing built (see `conn::listing`), or why the directory could not be
+    /// read.
+    Listing(io::Result<Page>),
     /// A chunk of a file is in the page cache now (or reading it failed, which the
     /// connection's `sendfile` will meet): see `conn::cold`.
     InPageCache,

@@ -175,6 +175,8 @@ fn render_reply(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Optio
         Reply::Compress(pending) => {
             render_reply(handler::with_variant(*pending, None), framing, out)
         }
+        // The connection has a worker build the listing first; one never built is built here.
+        Reply::List(pending) => render_reply(handler::listing_reply(pending.build()), framing, out),
         Reply::Error(status) => {
             head.allow = status == Status::MethodNotAllowed;
             status_page(head, framing.head_only, out);

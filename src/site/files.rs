@@ -316,6 +316,7 @@ impl Site {
 
 /// What a site needs to judge where a symlink leads, owned and `Send`: a listing shows a link
 /// only if a request through it would be served.
+#[derive(Debug)]
 pub struct Links {
     root: OwnedFd,
     root_path: PathBuf,

@@ -262,6 +262,19 @@ impl<O: Send + 'static> Pool<O> {
 
     /// Jobs submitted and not yet collected by `complete`: queued, running, or finished. After
     /// a `shutdown`, the completion task can finish when this reaches zero.
+    /// Whether `submit` would take a job now, without handing one over: for a caller whose
+    /// job owns something it must not lose on a refusal. Exact, as only the loop thread
+    /// submits, collects and shuts down.
+    pub fn check(&self) -> Result<(), Rejected> {
+        if !lock(&self.side.shared.queue).open {
+            return Err(Rejected::ShutDown);
+        }
+        if self.side.in_flight.get() >= self.side.max_in_flight {
+            return Err(Rejected::Full);
+        }
+        Ok(())
+    }
+
     pub fn in_flight(&self) -> usize {
         self.side.in_flight.get()
     }

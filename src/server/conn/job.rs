@@ -50,8 +50,10 @@ impl<S: Transport> Connection<S> {
         body_unread: bool,
         cx: &mut TaskContext<'_>,
     ) -> State {
-        let Reply::Compress(pending) = &held.reply else {
-            return self.answer(held, body_unread, cx);
+        let pending = match &held.reply {
+            Reply::Compress(pending) => pending,
+            Reply::List(_) => return self.list(held, body_unread, cx),
+            _ => return self.answer(held, body_unread, cx),
         };
         let job = Box::new(AwaitedJob {
             key: pending.key,
@@ -105,7 +107,8 @@ impl<S: Transport> Connection<S> {
                     Some(Ok(JobOutput::Compressed(result))) => self.finish_job(job.key, result, cx),
                     // A compression ticket never carries another job's output; were it to,
                     // the file goes out as it is.
-                    Some(Err(JobError::Cancelled) | Ok(JobOutput::InPageCache)) => {
+                    Some(Err(JobError::Cancelled))
+                    | Some(Ok(JobOutput::InPageCache | JobOutput::Listing(_))) => {
                         self.abandon_job(job.key, cx);
                         None
                     }

@@ -42,6 +42,7 @@
 mod body;
 mod cold;
 mod job;
+mod listing;
 mod log;
 mod read;
 mod send;
@@ -132,6 +133,12 @@ enum State {
         job: Box<AwaitedJob>,
         deadline: Instant,
     },
+    /// Waiting for a worker to build a directory listing (see `listing`); then its
+    /// response is rendered. The deadline is the send timeout's, after which it is 503.
+    AwaitListing {
+        listing: Box<AwaitedListing>,
+        deadline: Instant,
+    },
     /// Writing the output buffer, then the file body if any; then moving on to `then`.
     Send {
         file: Option<Box<FileBody>>,
@@ -159,6 +166,15 @@ struct AwaitedJob {
     key: VariantKey,
     body_unread: bool,
     wait: Wait,
+}
+
+/// A response waiting for its listing (see `listing`). Until a worker has the job,
+/// `held.reply` is the `Reply::List` to build; after, the job owns it and `ticket` brings the
+/// page back.
+struct AwaitedListing {
+    held: Held,
+    body_unread: bool,
+    ticket: Option<JobTicket<JobOutput>>,
 }
 
 enum Wait {
@@ -303,6 +319,9 @@ impl<S: Transport> Connection<S> {
                     deadline,
                 } => self.discard_body(body, held, deadline, &mut budget, cx),
                 State::AwaitJob { job, deadline } => self.await_job(job, deadline, cx),
+                State::AwaitListing { listing, deadline } => {
+                    self.await_listing(listing, deadline, cx)
+                }
                 State::Send {
                     file,
                     then,
@@ -342,6 +361,7 @@ impl<S: Transport> Connection<S> {
             State::ReadHead { deadline, .. }
             | State::DiscardBody { deadline, .. }
             | State::AwaitJob { deadline, .. }
+            | State::AwaitListing { deadline, .. }
             | State::Send { deadline, .. }
             | State::AwaitFileData { deadline, .. }
             | State::Linger { deadline } => Some(*deadline),
@@ -363,6 +383,7 @@ impl<S: Transport> Connection<S> {
                 self.refuse(Status::RequestTimeout, held.log_line, cx)
             }
             State::AwaitJob { job, .. } => self.give_up_job(job, cx),
+            State::AwaitListing { listing, .. } => self.give_up_listing(listing, cx),
             _ => State::Done,
         };
     }

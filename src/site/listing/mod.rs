@@ -70,6 +70,7 @@ pub enum Order {
 }
 
 /// Everything a listing depends on besides the directory, owned.
+#[derive(Debug)]
 pub struct Options {
     /// The URL path of the directory, decoded, without slashes at either end.
     pub url_path: Vec<u8>,
