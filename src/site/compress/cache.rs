@@ -2,7 +2,7 @@
 //! cold variant: `begin` says `Started` to the first request for a key and `AlreadyRunning` to
 //! the others until `finish`, which hands back the waiters' tokens to wake.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fs::Metadata;
 use std::os::unix::fs::MetadataExt;
 use std::rc::Rc;
@@ -10,7 +10,7 @@ use std::rc::Rc;
 use super::CompressedVariant;
 use crate::http::encoding::Coding;
 
-/// What each entry costs besides its bytes and ETag (map slots, the recency index, the `Rc`
+/// What each entry costs besides its bytes and ETag (its map and slab slots, the `Rc`
 /// header), so that the bound holds for many small or empty entries too.
 pub(super) const ENTRY_OVERHEAD_BYTES: usize = 128;
 
@@ -75,13 +75,19 @@ pub struct Finished {
     pub waiters: Vec<u64>,
 }
 
+/// A cached result, in the slab of entries, linked into the recency list by index.
 struct Entry {
+    key: VariantKey,
     /// `None`: compressing did not pay; remembered so it is not tried on every request.
     variant: Option<Rc<CompressedVariant>>,
-    /// Key in `recency`.
-    stamp: u64,
     cost_bytes: usize,
+    /// Neighbours in the recency list (`NIL` at its ends): `prev` was used less recently.
+    prev: usize,
+    next: usize,
 }
+
+/// No neighbour: the end of the recency list, or of the free list.
+const NIL: usize = usize::MAX;
 
 /// Compressed variants, least recently used evicted first, total bounded by a capacity in
 /// bytes, plus the jobs in flight and who waits for them.
@@ -91,10 +97,16 @@ struct Entry {
 pub struct CompressedCache {
     capacity_bytes: usize,
     used_bytes: usize,
-    entries: HashMap<VariantKey, Entry>,
-    /// Entries by last use: the smallest stamp is the least recently used.
-    recency: BTreeMap<u64, VariantKey>,
-    next_stamp: u64,
+    /// Key to slot in `slots`.
+    entries: HashMap<VariantKey, usize>,
+    /// The entries, `None` in a free slot. Slots are reused (`free`), so once the cache has
+    /// held as many entries as it will, nothing here allocates: a hit only relinks two
+    /// indices.
+    slots: Vec<Option<Entry>>,
+    free: Vec<usize>,
+    /// The least and the most recently used entry (`NIL` when empty).
+    oldest: usize,
+    newest: usize,
     in_flight: HashMap<VariantKey, Vec<u64>>,
 }
 
@@ -104,8 +116,10 @@ impl CompressedCache {
             capacity_bytes,
             used_bytes: 0,
             entries: HashMap::new(),
-            recency: BTreeMap::new(),
-            next_stamp: 0,
+            slots: Vec::new(),
+            free: Vec::new(),
+            oldest: NIL,
+            newest: NIL,
             in_flight: HashMap::new(),
         }
     }
@@ -133,12 +147,10 @@ impl CompressedCache {
     /// The cached result for `key`, marked as just used: `Some(None)` means identity. Unlike
     /// `begin`, a miss registers nobody.
     pub fn lookup(&mut self, key: VariantKey) -> Option<Option<Rc<CompressedVariant>>> {
-        let entry = self.entries.get_mut(&key)?;
-        // Re-keyed in place: the stamp's node is removed and one added at the end.
-        self.recency.remove(&entry.stamp);
-        entry.stamp = self.next_stamp;
-        self.recency.insert(entry.stamp, key);
-        self.next_stamp += 1;
+        let slot = *self.entries.get(&key)?;
+        self.unlink(slot);
+        self.push_newest(slot);
+        let entry = self.slots.get(slot)?.as_ref()?;
         Some(entry.variant.clone())
     }
 
@@ -159,22 +171,37 @@ impl CompressedCache {
         let cost_bytes =
             ENTRY_OVERHEAD_BYTES + variant.as_ref().map_or(0, |v| v.bytes.len() + v.etag.len());
         if cost_bytes <= self.capacity_bytes {
-            while self.used_bytes + cost_bytes > self.capacity_bytes {
-                let Some((_, oldest)) = self.recency.pop_first() else {
-                    break;
-                };
-                self.remove(&oldest);
+            while self.used_bytes + cost_bytes > self.capacity_bytes && self.oldest != NIL {
+                let oldest = self.oldest;
+                if let Some(key) = self
+                    .slots
+                    .get(oldest)
+                    .and_then(|e| e.as_ref())
+                    .map(|e| e.key)
+                {
+                    self.remove(&key);
+                }
             }
-            let stamp = self.next_stamp;
-            self.next_stamp += 1;
-            self.recency.insert(stamp, key);
             self.used_bytes += cost_bytes;
             let entry = Entry {
+                key,
                 variant: variant.clone(),
-                stamp,
                 cost_bytes,
+                prev: NIL,
+                next: NIL,
             };
-            self.entries.insert(key, entry);
+            let slot = match self.free.pop() {
+                Some(slot) => {
+                    self.slots[slot] = Some(entry);
+                    slot
+                }
+                None => {
+                    self.slots.push(Some(entry));
+                    self.slots.len() - 1
+                }
+            };
+            self.push_newest(slot);
+            self.entries.insert(key, slot);
         }
         Finished { variant, waiters }
     }
@@ -193,9 +220,47 @@ impl CompressedCache {
     }
 
     fn remove(&mut self, key: &VariantKey) {
-        if let Some(entry) = self.entries.remove(key) {
-            self.recency.remove(&entry.stamp);
+        let Some(slot) = self.entries.remove(key) else {
+            return;
+        };
+        self.unlink(slot);
+        if let Some(entry) = self.slots.get_mut(slot).and_then(Option::take) {
             self.used_bytes -= entry.cost_bytes;
+            self.free.push(slot);
         }
+    }
+
+    /// Takes `slot` out of the recency list, joining its neighbours.
+    fn unlink(&mut self, slot: usize) {
+        let Some((prev, next)) = self
+            .slots
+            .get(slot)
+            .and_then(|e| e.as_ref())
+            .map(|e| (e.prev, e.next))
+        else {
+            return;
+        };
+        match self.slots.get_mut(prev).and_then(Option::as_mut) {
+            Some(before) => before.next = next,
+            None => self.oldest = next,
+        }
+        match self.slots.get_mut(next).and_then(Option::as_mut) {
+            Some(after) => after.prev = prev,
+            None => self.newest = prev,
+        }
+    }
+
+    /// Puts `slot`, unlinked, at the most recently used end.
+    fn push_newest(&mut self, slot: usize) {
+        let newest = self.newest;
+        if let Some(entry) = self.slots.get_mut(slot).and_then(Option::as_mut) {
+            entry.prev = newest;
+            entry.next = NIL;
+        }
+        match self.slots.get_mut(newest).and_then(Option::as_mut) {
+            Some(before) => before.next = slot,
+            None => self.oldest = slot,
+        }
+        self.newest = slot;
     }
 }

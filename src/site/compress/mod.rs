@@ -10,7 +10,8 @@
 //!   a changed file is never answered with the old file's variant: its new identity misses,
 //!   and the old entry ages out (or goes at once with `remove_file`).
 //! - The cache's bytes (`used_bytes`) never exceed its capacity; every lookup, insertion and
-//!   eviction is O(log n), with no scan of the cache.
+//!   eviction is O(1) (a hash map, and a recency list linked through a slab that reuses
+//!   its slots), with no scan of the cache; a hit allocates nothing.
 //! - At most one job runs per key: `begin` says `Started` once, then `AlreadyRunning` until
 //!   `finish`.
 //!

@@ -1,0 +1,85 @@
+//! A cached compressed variant costs no allocation to find: with several variants cached,
+//! thousands of hits on them (each moving its entry to the most recently used end) allocate
+//! nothing. A counting global allocator proves it; this file holds one test on purpose, as
+//! the allocator counts every thread of the process.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tinyhttpd::http::encoding::Coding;
+use tinyhttpd::site::compress::{
+    Begin, CompressedCache, CompressedVariant, FileIdentity, VariantKey,
+};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator; counting has no effect
+// on the memory handed out.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller's contract for `alloc` is passed on as is.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's contract for `dealloc` is passed on as is.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller's contract for `realloc` is passed on as is.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const FILES: u64 = 64;
+const HITS: usize = 20_000;
+
+fn key(ino: u64, coding: Coding) -> VariantKey {
+    VariantKey {
+        file: FileIdentity {
+            dev: 1,
+            ino,
+            len: 100 * 1024,
+            mtime_ns: 1,
+        },
+        coding,
+    }
+}
+
+#[test]
+fn hits_on_cached_variants_do_not_allocate() {
+    let mut cache = CompressedCache::new(32 * 1024 * 1024);
+    for ino in 0..FILES {
+        for coding in Coding::EVERY {
+            assert!(matches!(cache.begin(key(ino, coding), 0), Begin::Started));
+            let variant = CompressedVariant {
+                bytes: vec![b'z'; 30 * 1024].into_boxed_slice(),
+                etag: b"\"etag-br6\"".to_vec().into_boxed_slice(),
+            };
+            cache.finish(key(ino, coding), Some(variant));
+        }
+    }
+
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let mut found = 0;
+    for hit in 0..HITS {
+        // Files visited in a stride, so every hit moves a different entry to the newest end.
+        let ino = (hit as u64 * 7) % FILES;
+        let coding = Coding::EVERY[hit % Coding::EVERY.len()];
+        if let Begin::Hit(variant) = cache.begin(key(ino, coding), 0) {
+            found += Rc::strong_count(&variant).min(1);
+        }
+    }
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    assert_eq!(found, HITS, "every lookup a hit");
+    assert_eq!(allocations, 0, "{allocations} allocations for {HITS} hits");
+}
