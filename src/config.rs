@@ -5,10 +5,14 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser};
 
+use crate::http::cors::{self, Cors};
+use crate::http::header_rules::{HeaderRule, HeaderRules};
 use crate::http::mime::ContentType;
 use crate::runtime::error_log::Level;
+use crate::server::extra_fields::ExtraFields;
 use crate::server::shared::Timeouts;
 use crate::server::start::Settings;
 use crate::site::compress::{COMPRESS_CACHE_DEFAULT_BYTES, Level as CompressLevel};
@@ -135,6 +139,17 @@ pub struct Config {
     /// Bytes of compressed variants kept in memory, least recently used dropped first.
     #[arg(long, default_value_t = COMPRESS_CACHE_DEFAULT_BYTES, value_name = "BYTES")]
     pub compress_cache_bytes: usize,
+
+    /// Add a header field to successful file responses (200, 206, 304): 'Name: value' to
+    /// all, 'GLOB Name: value' to the URL paths GLOB matches ('*.css', '/assets/**'); may be
+    /// repeated.
+    #[arg(long = "header", value_name = "[GLOB ]NAME: VALUE", value_parser = HeaderRule::parse)]
+    pub headers: Vec<HeaderRule>,
+
+    /// Let pages from ORIGIN (scheme://host[:port]) read responses: Access-Control-Allow-Origin
+    /// and preflights; without ORIGIN, or with `*`, any origin; may be repeated for a list.
+    #[arg(long, value_name = "ORIGIN", num_args = 0..=1, default_missing_value = "*", value_parser = cors::parse_origin)]
+    pub cors: Vec<String>,
 }
 
 /// More pool threads than this is a typo, not a plan.
@@ -160,7 +175,31 @@ fn parse_workers(value: &str) -> Result<Workers, String> {
 const MAX_WORKERS: usize = 1024;
 
 impl Config {
+    /// The parsed command line, after the checks no single flag's parser can make (how many
+    /// `--header` rules there are).
+    pub fn checked(self) -> Result<Config, clap::Error> {
+        match self.extra_fields() {
+            Ok(_) => Ok(self),
+            Err(message) => Err(Config::command().error(ErrorKind::ValueValidation, message)),
+        }
+    }
+
+    /// `--cache-control` is the rule `Cache-Control: VALUE`, first; then `--header` in order.
+    fn extra_fields(&self) -> Result<ExtraFields, String> {
+        let cache_control = self.cache_control.as_deref();
+        let rules = cache_control
+            .map(|value| HeaderRule::global("Cache-Control", value))
+            .into_iter()
+            .chain(self.headers.iter().cloned().map(Ok))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ExtraFields {
+            headers: HeaderRules::new(rules, &self.index)?,
+            cors: Cors::new(self.cors.clone()),
+        })
+    }
+
     /// What the server needs from the command line, in its own terms.
+    /// A config that did not pass `checked` may panic here.
     pub fn settings(&self) -> Settings {
         let workers = match self.workers {
             Workers::Count(n) => n,
@@ -183,7 +222,9 @@ impl Config {
             // Clap refuses DIR with --root, so at most one was given; with neither, --root's default.
             root: self.dir.clone().unwrap_or_else(|| self.root.clone()),
             site,
-            cache_control: self.cache_control.clone(),
+            extra_fields: self
+                .extra_fields()
+                .expect("Config::checked refuses what extra_fields refuses"),
             access_log: self.access_log.clone(),
             error_log: self.error_log.clone(),
             log_level: self.log_level,

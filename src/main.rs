@@ -7,7 +7,7 @@ use clap::Parser;
 use tinyhttpd::config::Config;
 
 fn main() -> ExitCode {
-    let config = match Config::try_parse() {
+    let config = match Config::try_parse().and_then(Config::checked) {
         Ok(config) => config,
         Err(e) if e.use_stderr() => {
             eprint!("{}", without_usage(&e.to_string()));

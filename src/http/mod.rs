@@ -7,8 +7,11 @@
 pub mod accept;
 pub mod chunked;
 pub mod conditional;
+pub mod cors;
 pub mod date;
 pub mod encoding;
+pub mod glob;
+pub mod header_rules;
 pub mod mime;
 pub mod path;
 pub mod range;

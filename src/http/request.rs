@@ -13,6 +13,7 @@ mod fields;
 use super::chunked::ChunkedDecoder;
 use super::conditional::Conditions;
 use super::{Status, is_tchar};
+pub use crate::http::request::fields::CorsFields;
 use crate::http::request::fields::{Coding, Fields, is_valid_host};
 
 /// How many header lines a request may have before it gets 431.
@@ -121,6 +122,7 @@ pub struct Request<'a> {
     /// For the access log.
     pub referer: Option<&'a [u8]>,
     pub user_agent: Option<&'a [u8]>,
+    pub cors: CorsFields<'a>,
 }
 
 /// Finds the end of a request head in `buf`, scanning only from `from` (the length scanned by
@@ -276,6 +278,7 @@ pub fn parse(head: &[u8], max_body_len: u64) -> Result<Request<'_>, Status> {
         accept: fields.accept,
         referer: fields.referer,
         user_agent: fields.user_agent,
+        cors: fields.cors,
     })
 }
 

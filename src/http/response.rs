@@ -4,7 +4,9 @@
 //! no allocation beyond the buffer's own growth, which a reused buffer stops doing.
 
 use super::Status;
+use super::cors;
 use super::date::HTTP_DATE_LEN;
+use super::header_rules::{HeaderRules, Matched};
 use super::mime::ContentType;
 
 /// The methods a static site allows, for `Allow` (RFC 9110 §10.2.1).
@@ -47,12 +49,27 @@ pub struct Head<'a> {
     pub etag: Option<&'a [u8]>,
     /// An HTTP-date, rendered once per file (see `http::date::render`).
     pub last_modified: Option<&'a [u8; HTTP_DATE_LEN]>,
-    pub cache_control: Option<&'a [u8]>,
+    /// The `--header` rules that apply (a successful file response).
+    pub added: Option<(&'a HeaderRules, Matched)>,
     pub vary_accept_encoding: bool,
     /// The representation was chosen by Accept (a directory listing).
     pub vary_accept: bool,
     pub location: Option<&'a [u8]>,
     pub allow: bool,
+    /// `Access-Control-Allow-Origin`: the request's origin is allowed (`--cors`).
+    pub allow_origin: Option<&'a [u8]>,
+    /// The response depends on `Origin` (`--cors` with a list).
+    pub vary_origin: bool,
+    /// Answers a CORS preflight: the allowed methods, these request headers, and how long
+    /// the answer holds. Otherwise, with `allow_origin`, the exposed fields.
+    pub preflight: Option<Preflight<'a>>,
+}
+
+/// What a CORS preflight is told beyond the allowed origin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Preflight<'a> {
+    /// `Access-Control-Request-Headers`, echoed when it is a list of field names.
+    pub allow_headers: Option<&'a [u8]>,
 }
 
 impl<'a> Head<'a> {
@@ -73,11 +90,14 @@ impl<'a> Head<'a> {
             accept_ranges: false,
             etag: None,
             last_modified: None,
-            cache_control: None,
+            added: None,
             vary_accept_encoding: false,
             vary_accept: false,
             location: None,
             allow: false,
+            allow_origin: None,
+            vary_origin: false,
+            preflight: None,
         }
     }
 
@@ -116,17 +136,22 @@ impl<'a> Head<'a> {
             out.extend_from_slice(b"\r\nLast-Modified: ");
             out.extend_from_slice(modified);
         }
-        if let Some(cache_control) = self.cache_control {
-            out.extend_from_slice(b"\r\nCache-Control: ");
-            out.extend_from_slice(cache_control);
+        if let Some((rules, matched)) = self.added {
+            rules.write(matched, out);
         }
-        // One Vary field naming both, when both apply (RFC 9110 §12.5.5).
-        match (self.vary_accept, self.vary_accept_encoding) {
-            (true, true) => out.extend_from_slice(b"\r\nVary: Accept, Accept-Encoding"),
-            (true, false) => out.extend_from_slice(b"\r\nVary: Accept"),
-            (false, true) => out.extend_from_slice(b"\r\nVary: Accept-Encoding"),
-            (false, false) => {}
+        // One Vary field naming all that apply (RFC 9110 §12.5.5).
+        let vary = [
+            (self.vary_accept, "Accept"),
+            (self.vary_accept_encoding, "Accept-Encoding"),
+            (self.vary_origin, "Origin"),
+        ];
+        let mut separator = b"\r\nVary: ".as_slice();
+        for (_, name) in vary.iter().filter(|(applies, _)| *applies) {
+            out.extend_from_slice(separator);
+            out.extend_from_slice(name.as_bytes());
+            separator = b", ";
         }
+        self.write_cors(out);
         if let Some(location) = self.location {
             out.extend_from_slice(b"\r\nLocation: ");
             out.extend_from_slice(location);
@@ -140,6 +165,29 @@ impl<'a> Head<'a> {
             Persistence::KeepAlive10 => b"\r\nConnection: keep-alive\r\n\r\n",
             Persistence::Close => b"\r\nConnection: close\r\n\r\n",
         });
+    }
+}
+
+impl Head<'_> {
+    fn write_cors(&self, out: &mut Vec<u8>) {
+        let Some(origin) = self.allow_origin else {
+            return;
+        };
+        out.extend_from_slice(b"\r\nAccess-Control-Allow-Origin: ");
+        out.extend_from_slice(origin);
+        let Some(preflight) = self.preflight else {
+            out.extend_from_slice(b"\r\nAccess-Control-Expose-Headers: ");
+            out.extend_from_slice(cors::EXPOSE_HEADERS.as_bytes());
+            return;
+        };
+        out.extend_from_slice(b"\r\nAccess-Control-Allow-Methods: ");
+        out.extend_from_slice(cors::ALLOW_METHODS.as_bytes());
+        if let Some(headers) = preflight.allow_headers {
+            out.extend_from_slice(b"\r\nAccess-Control-Allow-Headers: ");
+            out.extend_from_slice(headers);
+        }
+        out.extend_from_slice(b"\r\nAccess-Control-Max-Age: ");
+        out.extend_from_slice(cors::PREFLIGHT_MAX_AGE_SECS.as_bytes());
     }
 }
 
@@ -253,5 +301,33 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("\r\nAllow: GET, HEAD, OPTIONS\r\n"));
         assert!(text.ends_with("\r\nConnection: close\r\n\r\n"));
+    }
+
+    #[test]
+    fn vary_names_all_and_cors_preflight() {
+        let mut out = Vec::new();
+        let mut head = Head::new(Status::Ok, DATE, Persistence::KeepAlive11);
+        head.vary_accept_encoding = true;
+        head.vary_origin = true;
+        head.allow_origin = Some(b"https://a.test");
+        head.preflight = Some(Preflight {
+            allow_headers: Some(b"x-token"),
+        });
+        head.write(&mut out);
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("\r\nVary: Accept-Encoding, Origin\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "\r\nAccess-Control-Allow-Origin: https://a.test\r\n\
+             Access-Control-Allow-Methods: GET, HEAD\r\n\
+             Access-Control-Allow-Headers: x-token\r\n\
+             Access-Control-Max-Age: 86400\r\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("Expose"), "{text}");
     }
 }

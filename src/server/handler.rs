@@ -13,11 +13,14 @@ use std::time::{Instant, SystemTime};
 
 use crate::http::Status;
 use crate::http::conditional::{self, Outcome, Validators};
+use crate::http::cors;
 use crate::http::encoding::{self, Coding, CodingSet};
+use crate::http::header_rules::Matched;
 use crate::http::path::{self, NormalizedPath};
 use crate::http::range::{self, ByteRange, RangeRequest};
 use crate::http::request::{Method, Request, Target};
 use crate::runtime::error_log::{self, Event};
+use crate::server::extra_fields::ExtraFields;
 use crate::site::compress::{
     self, COMPRESS_MAX_BYTES, COMPRESS_MIN_BYTES, CompressedCache, CompressedVariant, Level,
     VariantKey,
@@ -62,6 +65,8 @@ pub enum Reply {
     List(Box<PendingListing>),
     /// 200 to OPTIONS, with `Allow`.
     Options,
+    /// 200 to a CORS preflight from an allowed origin, allowing these request headers.
+    Preflight { allow_headers: Option<Box<[u8]>> },
     /// An error status with its small HTML page.
     Error(Status),
     /// A variant to compress on the fly first (`PendingVariant`); the connection then makes
@@ -85,7 +90,11 @@ impl Reply {
             Reply::NotModified(_) => Status::NotModified,
             Reply::RangeNotSatisfiable(_) => Status::RangeNotSatisfiable,
             Reply::Redirect(_) => Status::MovedPermanently,
-            Reply::Listing(_) | Reply::List(_) | Reply::Options | Reply::Compress(_) => Status::Ok,
+            Reply::Listing(_)
+            | Reply::List(_)
+            | Reply::Options
+            | Reply::Preflight { .. }
+            | Reply::Compress(_) => Status::Ok,
             Reply::Error(status) | Reply::ErrorPage { status, .. } => *status,
         }
     }
@@ -123,6 +132,8 @@ pub struct Selected {
     pub vary: bool,
     /// For a coding applied on the fly (`file` is then the identity file).
     pub compressed: Option<OnTheFly>,
+    /// The `--header` rules for the URL path.
+    pub headers: Matched,
 }
 
 /// A representation compressed on the fly.
@@ -211,8 +222,10 @@ pub enum Parts {
 /// Decides the reply. `path_buffer` is lent to normalisation for a path it rewrites (see
 /// `http::path`); its contents mean nothing between calls. `wall_clock` is the time the
 /// preconditions are judged against.
+#[allow(clippy::too_many_arguments)] // one request's whole context, each part used once
 pub fn respond(
     site: &Site,
+    extra: &ExtraFields,
     files: &mut FileCache,
     request: &Request<'_>,
     path_buffer: &mut Vec<u8>,
@@ -220,7 +233,12 @@ pub fn respond(
     now: Instant,
     wall_clock: SystemTime,
 ) -> Reply {
-    let mut resolver = Resolver { site, files, now };
+    let mut resolver = Resolver {
+        site,
+        extra,
+        files,
+        now,
+    };
     match decide(&mut resolver, path_buffer, request, compress, wall_clock) {
         Reply::Error(status) => {
             error_page(&mut resolver, path_buffer, status).unwrap_or(Reply::Error(status))
@@ -232,6 +250,7 @@ pub fn respond(
 /// Normalised URL paths to what they name on the site, through the file cache.
 struct Resolver<'a> {
     site: &'a Site,
+    extra: &'a ExtraFields,
     files: &'a mut FileCache,
     now: Instant,
 }
@@ -286,7 +305,7 @@ fn decide(
 ) -> Reply {
     match request.method {
         Method::Get | Method::Head => {}
-        Method::Options => return Reply::Options,
+        Method::Options => return options(request, resolver.extra),
         // RFC 9110 §9.1: 501 for a method the server does not recognise.
         Method::Unknown => return Reply::Error(Status::NotImplemented),
         Method::Post
@@ -306,7 +325,8 @@ fn decide(
     match resolver.resolve(&path) {
         Ok(Lookup::File(files)) => {
             let level = compress.as_ref().map(|options| options.level);
-            let selected = select(&files, request.accept_encoding, compress);
+            let mut selected = select(&files, request.accept_encoding, compress);
+            selected.headers = resolver.extra.headers.matching(path.as_bytes());
             file_reply(request, selected, level, wall_clock)
         }
         Ok(Lookup::Listing(dir)) => {
@@ -320,6 +340,21 @@ fn decide(
         }
         Err(status) => Reply::Error(status),
     }
+}
+
+/// OPTIONS: a CORS preflight (`Origin` and `Access-Control-Request-Method`) from an allowed
+/// origin gets the CORS answer; any other, the methods allowed (RFC 9110 §9.3.7). A
+/// preflight from an origin not allowed gets no CORS fields, so the browser refuses.
+fn options(request: &Request<'_>, extra: &ExtraFields) -> Reply {
+    let fields = request.cors;
+    if fields.request_method.is_none() || extra.cors.allow(fields.origin).is_none() {
+        return Reply::Options;
+    }
+    let allow_headers = fields
+        .request_headers
+        .filter(|headers| cors::is_field_name_list(headers))
+        .map(Box::from);
+    Reply::Preflight { allow_headers }
 }
 
 /// The representation the client weighs highest (`encoding::choose`) among the file, its
@@ -346,6 +381,7 @@ fn select(
         encoding: None,
         vary,
         compressed: None,
+        headers: Matched::NONE,
     };
     let Some(coding) = accept_encoding.and_then(|accepted| encoding::choose(accepted, available))
     else {

@@ -236,6 +236,7 @@ mod tests {
     use crate::runtime::event_loop::EventLoop;
     use crate::runtime::memory::Detached;
     use crate::runtime::task::{Notifier, Task};
+    use crate::server::extra_fields::ExtraFields;
     use crate::server::shared::Timeouts;
     use crate::site::files::{Site, SiteOptions};
     use crate::sys::epoll::Interest;
@@ -289,7 +290,7 @@ mod tests {
         };
         Rc::new(Shared::new(
             site,
-            None,
+            ExtraFields::default(),
             None,
             timeouts,
             0,

@@ -3,7 +3,7 @@
 //! It owns the task kinds (`listener`, `conn` for a connection, `signals`, `log_flusher`,
 //! `cache_sweeper`, `pool_task` for the worker pool's `jobs`) and the `ServerTask` enum the loop runs them as; what they share
 //! (`shared`, `slots`, `idle`); the request → reply decision (`handler`) and the reply → bytes
-//! renderer (`render`); the access log (`access_log`); start-up (`start`) and the worker
+//! renderer (`render`), with the fields the operator adds (`extra_fields`); the access log (`access_log`); start-up (`start`) and the worker
 //! supervisor (`supervisor`); and `simulate`, a connection driven over memory. It may use
 //! `runtime`, `site`, `http` and `sys`. Only the top (`lib.rs`) calls `start` and
 //! `supervisor`; the other files here do not use this one, so the enum can name them all.
@@ -11,6 +11,7 @@
 pub mod access_log;
 pub mod cache_sweeper;
 pub mod conn;
+pub mod extra_fields;
 pub mod handler;
 pub mod idle;
 pub mod jobs;

@@ -8,8 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::http::Status;
 use crate::http::date::HTTP_DATE_LEN;
 use crate::http::encoding::Coding;
+use crate::http::header_rules::{HeaderRules, Matched};
 use crate::http::range::ByteRange;
-use crate::http::response::{self, ContentRange, Head, Persistence};
+use crate::http::response::{self, ContentRange, Head, Persistence, Preflight};
 use crate::runtime::buffer::OUTPUT_FLUSH_BYTES;
 use crate::server::handler::{self, OnTheFly, Parts, Reply, Selected};
 use crate::site::compress::CompressedVariant;
@@ -21,7 +22,12 @@ pub struct Framing<'a> {
     pub persistence: Persistence,
     /// A response to HEAD: the same head, no body.
     pub head_only: bool,
-    pub cache_control: Option<&'a [u8]>,
+    /// `--header`: each successful file response says which of them apply.
+    pub headers: &'a HeaderRules,
+    /// `--cors`: the request's origin is allowed (on every response but a fatal one).
+    pub allow_origin: Option<&'a [u8]>,
+    /// `--cors` with a list: every response but a fatal one depends on `Origin`.
+    pub vary_origin: bool,
 }
 
 /// A file body still to send: the bytes `offset..end` now, then `parts` in order. Boxed in
@@ -94,6 +100,8 @@ fn render_reply(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Optio
         _ => Vec::new(),
     };
     let mut head = Head::new(reply.status(), framing.date, framing.persistence);
+    head.allow_origin = framing.allow_origin;
+    head.vary_origin = framing.vary_origin;
     match reply {
         Reply::File { selected, parts } => {
             describe_file(&mut head, &selected, framing);
@@ -158,6 +166,13 @@ fn render_reply(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Optio
             head.write(out);
             None
         }
+        Reply::Preflight { allow_headers } => {
+            head.preflight = Some(Preflight {
+                allow_headers: allow_headers.as_deref(),
+            });
+            head.write(out);
+            None
+        }
         Reply::ErrorPage { status, file } => {
             head.allow = status == Status::MethodNotAllowed;
             head.content_type = Some(file.content_type);
@@ -168,6 +183,7 @@ fn render_reply(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Optio
                 encoding: None,
                 vary: false,
                 compressed: None,
+                headers: Matched::NONE,
             };
             body_range(&selected, 0, selected.len_bytes(), framing, out)
         }
@@ -204,7 +220,7 @@ fn describe_file<'a>(head: &mut Head<'a>, selected: &'a Selected, framing: &Fram
     head.accept_ranges = true;
     head.etag = Some(selected.etag());
     head.last_modified = file.last_modified.as_ref();
-    head.cache_control = framing.cache_control;
+    head.added = Some((framing.headers, selected.headers));
 }
 
 /// Bytes `first..end` of the representation: copied into `out` when they are in memory (a

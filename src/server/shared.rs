@@ -13,6 +13,7 @@ use crate::runtime::buffer::BufferPool;
 use crate::runtime::pool::Pool;
 use crate::runtime::task::{Notifier, TaskId};
 use crate::server::access_log::AccessLog;
+use crate::server::extra_fields::ExtraFields;
 use crate::server::jobs::{Compression, JobOutput};
 use crate::server::slots::Slots;
 use crate::site::file_cache::FileCache;
@@ -31,7 +32,7 @@ pub struct Timeouts {
 pub struct Shared {
     site: Site,
     files: RefCell<FileCache>,
-    cache_control: Option<Box<[u8]>>,
+    extra_fields: ExtraFields,
     log: Option<Rc<AccessLog>>,
     timeouts: Timeouts,
     max_body_bytes: u64,
@@ -57,7 +58,7 @@ impl Shared {
     /// `notifier` is the loop's: through it a dropped slot wakes the paused listener.
     pub fn new(
         site: Site,
-        cache_control: Option<&str>,
+        extra_fields: ExtraFields,
         log: Option<AccessLog>,
         timeouts: Timeouts,
         max_body_bytes: u64,
@@ -67,7 +68,7 @@ impl Shared {
         Shared {
             site,
             files: RefCell::new(FileCache::default()),
-            cache_control: cache_control.map(|value| value.as_bytes().into()),
+            extra_fields,
             log: log.map(Rc::new),
             timeouts,
             max_body_bytes,
@@ -118,9 +119,9 @@ impl Shared {
         self.files.borrow_mut()
     }
 
-    /// `--cache-control`, for successful file responses.
-    pub fn cache_control(&self) -> Option<&[u8]> {
-        self.cache_control.as_deref()
+    /// `--header` (with `--cache-control`) and `--cors`.
+    pub fn extra_fields(&self) -> &ExtraFields {
+        &self.extra_fields
     }
 
     pub fn access_log(&self) -> Option<&Rc<AccessLog>> {

@@ -11,6 +11,7 @@ use crate::runtime::memory::Detached;
 use crate::runtime::memory::MemoryTransport;
 use crate::runtime::task::{Notifier, Step, Wake};
 use crate::server::conn::Connection;
+use crate::server::extra_fields::ExtraFields;
 use crate::server::shared::Shared;
 use crate::server::shared::Timeouts;
 use crate::server::slots::ConnectionSlot;
@@ -30,6 +31,11 @@ pub struct Simulation {
 impl Simulation {
     /// A connection to a site served from `root`, with default limits.
     pub fn new(root: &Path) -> io::Result<Simulation> {
+        Simulation::with_extra_fields(root, ExtraFields::default())
+    }
+
+    /// The same, adding `extra` (`--header`, `--cors`) to responses.
+    pub fn with_extra_fields(root: &Path, extra: ExtraFields) -> io::Result<Simulation> {
         let options = SiteOptions {
             index_name: "index.html".to_string(),
             serve_hidden: false,
@@ -46,7 +52,7 @@ impl Simulation {
         };
         let shared = Rc::new(Shared::new(
             site,
-            None,
+            extra,
             None,
             timeouts,
             1024 * 1024,

@@ -18,6 +18,7 @@ use crate::runtime::pool::Pool;
 use crate::server::ServerTask;
 use crate::server::access_log::{self, AccessLog};
 use crate::server::cache_sweeper::CacheSweeper;
+use crate::server::extra_fields::ExtraFields;
 use crate::server::jobs::{Compression, POOL_QUEUE_JOBS};
 use crate::server::listener::{self, Listener, Sharing};
 use crate::server::log_flusher::LogFlusher;
@@ -34,8 +35,8 @@ pub struct Settings {
     pub addr: SocketAddr,
     pub root: PathBuf,
     pub site: SiteOptions,
-    /// `--cache-control`, checked to be a header value we may send verbatim.
-    pub cache_control: Option<String>,
+    /// `--header` (with `--cache-control`) and `--cors`, checked.
+    pub extra_fields: ExtraFields,
     /// `--access-log`: a path, or `-` for standard output.
     pub access_log: Option<String>,
     /// `--error-log`; `None` is standard error.
@@ -231,7 +232,7 @@ impl Prepared {
         let shared = Rc::new(
             Shared::new(
                 site,
-                settings.cache_control.as_deref(),
+                settings.extra_fields.clone(),
                 log,
                 settings.timeouts,
                 settings.max_body_bytes,

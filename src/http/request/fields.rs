@@ -31,6 +31,16 @@ pub(super) struct Fields<'a> {
     pub(super) accept: Option<&'a [u8]>,
     pub(super) referer: Option<&'a [u8]>,
     pub(super) user_agent: Option<&'a [u8]>,
+    pub(super) cors: CorsFields<'a>,
+}
+
+/// The fields of a CORS request (Fetch standard): the last of each.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CorsFields<'a> {
+    pub origin: Option<&'a [u8]>,
+    /// Present on a preflight.
+    pub request_method: Option<&'a [u8]>,
+    pub request_headers: Option<&'a [u8]>,
 }
 
 impl<'a> Fields<'a> {
@@ -88,6 +98,12 @@ impl<'a> Fields<'a> {
                 fields.referer = Some(value);
             } else if name.eq_ignore_ascii_case(b"user-agent") {
                 fields.user_agent = Some(value);
+            } else if name.eq_ignore_ascii_case(b"origin") {
+                fields.cors.origin = Some(value);
+            } else if name.eq_ignore_ascii_case(b"access-control-request-method") {
+                fields.cors.request_method = Some(value);
+            } else if name.eq_ignore_ascii_case(b"access-control-request-headers") {
+                fields.cors.request_headers = Some(value);
             }
         }
         if fields.accept_encoding_repeated {

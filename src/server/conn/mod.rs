@@ -54,6 +54,7 @@ use std::time::{Duration, Instant};
 
 use crate::http::Status;
 use crate::http::chunked::ChunkedDecoder;
+use crate::http::cors::Allowed;
 use crate::http::response::Persistence;
 use crate::runtime::buffer::{InputBuffer, Received};
 use crate::runtime::pool::JobTicket;
@@ -203,6 +204,8 @@ struct Held {
     persistence: Persistence,
     head_only: bool,
     log_line: Option<PendingLine>,
+    /// `--cors`: the request's `Origin` is allowed.
+    cors: Option<Allowed>,
 }
 
 enum BodyLeft {

@@ -158,6 +158,7 @@ impl<S: Transport> Connection<S> {
                 });
             handler::respond(
                 self.shared.site(),
+                self.shared.extra_fields(),
                 &mut self.shared.files(),
                 &request,
                 &mut self.shared.path_scratch(),
@@ -189,12 +190,14 @@ impl<S: Transport> Connection<S> {
             Body::Chunked(decoder) => Some(BodyLeft::Chunked(Box::new(decoder))),
         };
         let expect_continue = request.expect_continue;
+        let cors = self.shared.extra_fields().cors.allow(request.cors.origin);
         self.input.consume(head_len);
         let held = Held {
             reply,
             persistence,
             head_only,
             log_line,
+            cors,
         };
         match body {
             None => self.answer_or_compress(held, false, cx),
@@ -217,11 +220,14 @@ impl<S: Transport> Connection<S> {
         cx: &mut TaskContext<'_>,
     ) -> State {
         let date = self.shared.date(cx.wall_clock());
+        let extra = self.shared.extra_fields();
         let framing = Framing {
             date: &date,
             persistence: held.persistence,
             head_only: held.head_only,
-            cache_control: self.shared.cache_control(),
+            headers: &extra.headers,
+            allow_origin: held.cors.map(|allowed| extra.cors.allow_origin(allowed)),
+            vary_origin: extra.cors.varies(),
         };
         self.shared.buffers().fill_output(&mut self.output);
         let rendered = render::render(held.reply, &framing, &mut self.output);
