@@ -36,6 +36,7 @@ impl Simulation {
             autoindex: false,
             default_type: ContentType::new(DEFAULT_TYPE),
             error_pages: Vec::new(),
+            routes: Default::default(),
         };
         let site = Site::open(root, options)?;
         let timeouts = Timeouts {
