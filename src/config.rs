@@ -17,6 +17,7 @@ use crate::server::shared::Timeouts;
 use crate::server::start::Settings;
 use crate::site::compress::{COMPRESS_CACHE_DEFAULT_BYTES, Level as CompressLevel};
 use crate::site::files::SiteOptions;
+use crate::site::routes::{self, Extension, Fallback, Redirect, Routes};
 
 /// The longest timeout a flag may set (a year): far beyond any use, and far from the point
 /// where adding it to the clock would overflow.
@@ -150,6 +151,22 @@ pub struct Config {
     /// and preflights; without ORIGIN, or with `*`, any origin; may be repeated for a list.
     #[arg(long, value_name = "ORIGIN", num_args = 0..=1, default_missing_value = "*", value_parser = cors::parse_origin)]
     pub cors: Vec<String>,
+
+    /// Answer a GET or HEAD of a missing path with this file and 200 (e.g. /index.html for a
+    /// single-page app), when it is a navigation: its last segment has no extension, or
+    /// Accept names text/html. A missing /app.js stays 404.
+    #[arg(long, value_name = "PATH", value_parser = routes::parse_fallback)]
+    pub fallback: Option<Fallback>,
+
+    /// When a path names nothing, try it with .EXT added (html: /about serves /about.html);
+    /// may be repeated, tried in order, before --fallback.
+    #[arg(long, value_name = "EXT", value_parser = routes::parse_extension)]
+    pub try_ext: Vec<Extension>,
+
+    /// Redirect the path FROM (ending in *: every path starting so, the rest appended) to TO,
+    /// a path or an http(s):// URL, with CODE 301 (default), 302, 307 or 308; may be repeated.
+    #[arg(long, value_name = "FROM=TO[=CODE]", value_parser = routes::parse_redirect)]
+    pub redirect: Vec<Redirect>,
 }
 
 /// More pool threads than this is a typo, not a plan.
@@ -216,6 +233,11 @@ impl Config {
                 .iter()
                 .map(|page| (page.code, page.path.as_bytes().to_vec()))
                 .collect(),
+            routes: Routes::new(
+                self.fallback.clone(),
+                self.try_ext.clone(),
+                self.redirect.clone(),
+            ),
         };
         Settings {
             addr: SocketAddr::new(self.bind, self.port),

@@ -10,7 +10,28 @@
 //! own bytes; only a path that normalising changes is written into the caller's buffer. Either
 //! way nothing is allocated once that buffer has grown to the longest path seen.
 
+use percent_encoding::{AsciiSet, CONTROLS};
+
 use super::Status;
+
+/// Bytes escaped in a path we put in `Location`: everything that is not allowed in a path
+/// segment (RFC 3986 §3.3), so no CR, LF or space can ever reach a header.
+pub const PATH_ESCAPES: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
 
 /// A request path, normalised: decoded, dot-segments removed, one `/` between segments, and a
 /// final `/` when it named a directory form (`/docs/`, `/docs/.`). The root is `/`.
@@ -41,6 +62,24 @@ impl<'a> NormalizedPath<'a> {
     /// The path named a directory form: serve its index, never redirect.
     pub fn trailing_slash(&self) -> bool {
         self.canonical.ends_with(b"/")
+    }
+
+    /// This path with `suffix` added to its last segment (`/about` + `.html`), written into
+    /// `buffer`; the bytes are not decoded again, so a decoded `%` stays one. The invariant
+    /// holds because the last segment is not empty and `suffix` adds no `/` and no refused
+    /// byte; `None` for a directory form or such a suffix.
+    pub fn with_suffix<'b>(
+        &self,
+        suffix: &[u8],
+        buffer: &'b mut Vec<u8>,
+    ) -> Option<NormalizedPath<'b>> {
+        if self.trailing_slash() || suffix.iter().any(|&b| b == b'/' || is_refused(b)) {
+            return None;
+        }
+        buffer.clear();
+        buffer.extend_from_slice(self.canonical);
+        buffer.extend_from_slice(suffix);
+        Some(NormalizedPath { canonical: buffer })
     }
 }
 
@@ -261,6 +300,29 @@ mod tests {
             } else if result.is_ok() {
                 assert_ne!(rewritten, prefix, "{:?}", String::from_utf8_lossy(prefix));
             }
+        }
+    }
+
+    #[test]
+    fn suffix_goes_on_the_last_segment_undecoded() {
+        let mut buffer = Vec::new();
+        let mut out = Vec::new();
+        let path = normalize(b"/a/x%2541", &mut buffer).unwrap();
+        let longer = path.with_suffix(b".html", &mut out).unwrap();
+        assert_eq!(longer.as_bytes(), b"/a/x%41.html");
+        assert_eq!(longer.relative(), b"a/x%41.html");
+        let mut buffer = Vec::new();
+        for (raw, suffix) in [
+            ("/docs/", ".html"),
+            ("/", ".html"),
+            ("/a", "/b"),
+            ("/a", "\\x"),
+        ] {
+            let path = normalize(raw.as_bytes(), &mut buffer).unwrap();
+            assert!(
+                path.with_suffix(suffix.as_bytes(), &mut out).is_none(),
+                "{raw} {suffix}"
+            );
         }
     }
 }

@@ -3,8 +3,12 @@
 //! GET and HEAD serve files; OPTIONS lists the allowed methods; every other method RFC 9110
 //! defines gets 405 with `Allow`, and an unknown one 501. A request reaches here only once the
 //! parser has found its framing sound, so neither refusal hides a malformed message.
+//!
+//! Routing rules (`site::routes`) come in at two points only, each behind a check that a
+//! rule of its kind exists, so a site without rules does no extra work: `--redirect` before
+//! anything else, and `--try-ext` / `--fallback` where a path was found to name nothing.
 
-use percent_encoding::{AsciiSet, CONTROLS, percent_encode};
+use percent_encoding::percent_encode;
 
 use std::fs::File;
 use std::io;
@@ -16,7 +20,7 @@ use crate::http::conditional::{self, Outcome, Validators};
 use crate::http::cors;
 use crate::http::encoding::{self, Coding, CodingSet};
 use crate::http::header_rules::Matched;
-use crate::http::path::{self, NormalizedPath};
+use crate::http::path::{self, NormalizedPath, PATH_ESCAPES};
 use crate::http::range::{self, ByteRange, RangeRequest};
 use crate::http::request::{Method, Request, Target};
 use crate::runtime::error_log::{self, Event};
@@ -28,25 +32,7 @@ use crate::site::compress::{
 use crate::site::file_cache::{FileCache, Lookup, Representations};
 use crate::site::files::{Site, SiteError, StaticFile};
 use crate::site::listing;
-
-/// Bytes escaped in a path we put in `Location`: everything that is not allowed in a path
-/// segment (RFC 3986 §3.3), so no CR, LF or space can ever reach a header.
-const PATH_ESCAPES: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'%')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'[')
-    .add(b'\\')
-    .add(b']')
-    .add(b'^')
-    .add(b'`')
-    .add(b'{')
-    .add(b'|')
-    .add(b'}');
+use crate::site::missing::{self, Missing};
 
 #[derive(Debug)]
 pub enum Reply {
@@ -56,8 +42,8 @@ pub enum Reply {
     NotModified(Selected),
     /// 416, naming the file's length.
     RangeNotSatisfiable(Selected),
-    /// 301 to this location.
-    Redirect(Vec<u8>),
+    /// A redirect (301, or `--redirect`'s code) to this location.
+    Redirect(Status, Vec<u8>),
     /// 200 with a generated directory listing (HTML or JSON, by Accept).
     Listing(listing::Page),
     /// A directory to list first: reading and sorting it may block or take a while, so the
@@ -76,7 +62,12 @@ pub enum Reply {
     ErrorPage {
         status: Status,
         file: Rc<StaticFile>,
+        /// A `NotANavigation` 404: `Vary: Accept`.
+        vary_accept: bool,
     },
+    /// 404 for a missing path with an extension whose request did not name `text/html`:
+    /// with one, `--fallback` would have answered, so the answer varies on Accept.
+    NotANavigation,
 }
 
 impl Reply {
@@ -89,13 +80,14 @@ impl Reply {
             Reply::File { .. } => Status::PartialContent,
             Reply::NotModified(_) => Status::NotModified,
             Reply::RangeNotSatisfiable(_) => Status::RangeNotSatisfiable,
-            Reply::Redirect(_) => Status::MovedPermanently,
+            Reply::Redirect(status, _) => *status,
             Reply::Listing(_)
             | Reply::List(_)
             | Reply::Options
             | Reply::Preflight { .. }
             | Reply::Compress(_) => Status::Ok,
             Reply::Error(status) | Reply::ErrorPage { status, .. } => *status,
+            Reply::NotANavigation => Status::NotFound,
         }
     }
 }
@@ -130,6 +122,8 @@ pub struct Selected {
     pub encoding: Option<Coding>,
     /// Variants exist, so the choice depended on Accept-Encoding: say so to caches.
     pub vary: bool,
+    /// The `--fallback` file for a path with an extension: chosen because of Accept.
+    pub vary_accept: bool,
     /// For a coding applied on the fly (`file` is then the identity file).
     pub compressed: Option<OnTheFly>,
     /// The `--header` rules for the URL path.
@@ -241,8 +235,10 @@ pub fn respond(
     };
     match decide(&mut resolver, path_buffer, request, compress, wall_clock) {
         Reply::Error(status) => {
-            error_page(&mut resolver, path_buffer, status).unwrap_or(Reply::Error(status))
+            error_page(&mut resolver, path_buffer, status, false).unwrap_or(Reply::Error(status))
         }
+        Reply::NotANavigation => error_page(&mut resolver, path_buffer, Status::NotFound, true)
+            .unwrap_or(Reply::NotANavigation),
         reply => reply,
     }
 }
@@ -284,6 +280,7 @@ fn error_page(
     resolver: &mut Resolver<'_>,
     path_buffer: &mut Vec<u8>,
     status: Status,
+    vary_accept: bool,
 ) -> Option<Reply> {
     let page = resolver.site.error_page(status.code())?;
     let path = path::normalize(page, path_buffer).ok()?;
@@ -291,6 +288,7 @@ fn error_page(
         Ok(Lookup::File(files)) => Some(Reply::ErrorPage {
             status,
             file: files.identity,
+            vary_accept,
         }),
         _ => None,
     }
@@ -303,6 +301,11 @@ fn decide(
     compress: Option<CompressOptions<'_>>,
     wall_clock: SystemTime,
 ) -> Reply {
+    if resolver.site.routes().has_redirects()
+        && let Some(reply) = redirect(resolver.site, request, path_buffer)
+    {
+        return reply;
+    }
     match request.method {
         Method::Get | Method::Head => {}
         Method::Options => return options(request, resolver.extra),
@@ -323,20 +326,21 @@ fn decide(
         Err(status) => return Reply::Error(status),
     };
     match resolver.resolve(&path) {
-        Ok(Lookup::File(files)) => {
-            let level = compress.as_ref().map(|options| options.level);
-            let mut selected = select(&files, request.accept_encoding, compress);
-            selected.headers = resolver.extra.headers.matching(path.as_bytes());
-            file_reply(request, selected, level, wall_clock)
-        }
+        Ok(Lookup::File(files)) => serve(
+            &files, false, resolver, &path, request, compress, wall_clock,
+        ),
         Ok(Lookup::Listing(dir)) => {
             match listing::Options::new(resolver.site, path.relative(), request.accept, query) {
                 Ok(options) => Reply::List(Box::new(PendingListing { dir, options })),
                 Err(_) => Reply::Error(Status::Forbidden),
             }
         }
-        Ok(Lookup::DirectoryWithoutSlash) => {
-            Reply::Redirect(directory_location(path.relative(), query))
+        Ok(Lookup::DirectoryWithoutSlash) => Reply::Redirect(
+            Status::MovedPermanently,
+            directory_location(path.relative(), query),
+        ),
+        Err(Status::NotFound) if resolver.site.routes().handles_misses() => {
+            missing(resolver, &path, request, compress, wall_clock)
         }
         Err(status) => Reply::Error(status),
     }
@@ -355,6 +359,63 @@ fn options(request: &Request<'_>, extra: &ExtraFields) -> Reply {
         .filter(|headers| cors::is_field_name_list(headers))
         .map(Box::from);
     Reply::Preflight { allow_headers }
+}
+
+/// The reply for a file (`vary_accept`: a fallback chosen because of Accept).
+fn serve(
+    files: &Representations,
+    vary_accept: bool,
+    resolver: &Resolver<'_>,
+    path: &NormalizedPath<'_>,
+    request: &Request<'_>,
+    compress: Option<CompressOptions<'_>>,
+    wall_clock: SystemTime,
+) -> Reply {
+    let level = compress.as_ref().map(|options| options.level);
+    let mut selected = select(files, request.accept_encoding, compress);
+    selected.vary_accept = vary_accept;
+    selected.headers = resolver.extra.headers.matching(path.as_bytes());
+    file_reply(request, selected, level, wall_clock)
+}
+
+/// `--redirect`: the most specific rule for the request's normalised path, whatever the
+/// method (the resource has moved; 307 and 308 tell the client to repeat the method), except
+/// an unknown one, which is 501 for every resource (RFC 9110 §9.1).
+fn redirect(site: &Site, request: &Request<'_>, path_buffer: &mut Vec<u8>) -> Option<Reply> {
+    let Target::Path { path, query } = request.target else {
+        return None;
+    };
+    if request.method == Method::Unknown {
+        return None;
+    }
+    let path = path::normalize(path, path_buffer).ok()?;
+    let (status, location) = site.routes().redirect(path.as_bytes(), query)?;
+    Some(Reply::Redirect(status, location))
+}
+
+/// A path that names nothing, when `--try-ext` or `--fallback` is set (see `site::missing`).
+fn missing(
+    resolver: &mut Resolver<'_>,
+    path: &NormalizedPath<'_>,
+    request: &Request<'_>,
+    compress: Option<CompressOptions<'_>>,
+    wall_clock: SystemTime,
+) -> Reply {
+    let (site, now) = (resolver.site, resolver.now);
+    let found = missing::resolve(site, &mut *resolver.files, path, request.accept, now);
+    match found {
+        Missing::Found { files, vary_accept } => serve(
+            &files,
+            vary_accept,
+            resolver,
+            path,
+            request,
+            compress,
+            wall_clock,
+        ),
+        Missing::NotANavigation => Reply::NotANavigation,
+        Missing::Refused(error) => Reply::Error(status_for(error)),
+    }
 }
 
 /// The representation the client weighs highest (`encoding::choose`) among the file, its
@@ -380,6 +441,7 @@ fn select(
         file: Rc::clone(identity),
         encoding: None,
         vary,
+        vary_accept: false,
         compressed: None,
         headers: Matched::NONE,
     };

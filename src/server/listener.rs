@@ -279,6 +279,7 @@ mod tests {
             autoindex: false,
             default_type: ContentType::new(DEFAULT_TYPE),
             error_pages: Vec::new(),
+            routes: Default::default(),
         };
         let site = Site::open(Path::new("/"), options).expect("open / as a site");
         let second = Duration::from_secs(1);

@@ -142,10 +142,11 @@ fn render_reply(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Optio
                 len: selected.len_bytes(),
             });
             head.vary_accept_encoding = selected.vary;
+            head.vary_accept = selected.vary_accept;
             status_page(head, framing.head_only, out);
             None
         }
-        Reply::Redirect(location) => {
+        Reply::Redirect(_, location) => {
             head.location = Some(&location);
             status_page(head, framing.head_only, out);
             None
@@ -173,8 +174,13 @@ fn render_reply(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Optio
             head.write(out);
             None
         }
-        Reply::ErrorPage { status, file } => {
+        Reply::ErrorPage {
+            status,
+            file,
+            vary_accept,
+        } => {
             head.allow = status == Status::MethodNotAllowed;
+            head.vary_accept = vary_accept;
             head.content_type = Some(file.content_type);
             head.content_length = Some(file.len);
             head.write(out);
@@ -182,6 +188,7 @@ fn render_reply(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Optio
                 file,
                 encoding: None,
                 vary: false,
+                vary_accept: false,
                 compressed: None,
                 headers: Matched::NONE,
             };
@@ -195,6 +202,11 @@ fn render_reply(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Optio
         Reply::List(pending) => render_reply(handler::listing_reply(pending.build()), framing, out),
         Reply::Error(status) => {
             head.allow = status == Status::MethodNotAllowed;
+            status_page(head, framing.head_only, out);
+            None
+        }
+        Reply::NotANavigation => {
+            head.vary_accept = true;
             status_page(head, framing.head_only, out);
             None
         }
@@ -217,6 +229,7 @@ fn describe_file<'a>(head: &mut Head<'a>, selected: &'a Selected, framing: &Fram
     head.content_type = Some(file.content_type);
     head.content_encoding = selected.encoding.map(Coding::token);
     head.vary_accept_encoding = selected.vary;
+    head.vary_accept = selected.vary_accept;
     head.accept_ranges = true;
     head.etag = Some(selected.etag());
     head.last_modified = file.last_modified.as_ref();

@@ -42,6 +42,7 @@ impl Simulation {
             autoindex: false,
             default_type: ContentType::new(DEFAULT_TYPE),
             error_pages: Vec::new(),
+            routes: Default::default(),
         };
         let site = Site::open(root, options)?;
         let timeouts = Timeouts {

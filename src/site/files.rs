@@ -172,13 +172,15 @@ pub struct SiteOptions {
     pub default_type: ContentType,
     /// `--error-page`: status code and the URL path of its page.
     pub error_pages: Vec<(u16, Vec<u8>)>,
+    /// `--fallback`, `--try-ext` and `--redirect`.
+    pub routes: super::routes::Routes,
 }
 
 pub struct Site {
     root: OwnedFd,
     /// The root's canonical path, to judge where a followed symlink really led.
     root_path: PathBuf,
-    options: SiteOptions,
+    pub(super) options: SiteOptions,
 }
 
 impl Site {
@@ -363,7 +365,7 @@ const WELL_KNOWN: &[u8] = b".well-known";
 
 /// Whether a path, given as its segments relative to the root, goes through a dotted name
 /// other than a first segment `.well-known`. A dotfile inside `.well-known` stays hidden.
-fn hides<'a>(segments: impl Iterator<Item = &'a [u8]>) -> bool {
+pub(super) fn hides<'a>(segments: impl Iterator<Item = &'a [u8]>) -> bool {
     segments
         .enumerate()
         .any(|(i, s)| s.starts_with(b".") && !(i == 0 && s == WELL_KNOWN))

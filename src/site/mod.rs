@@ -2,9 +2,12 @@
 //!
 //! It owns path resolution and its policy (symlinks, dotfiles, index files, `files`), the
 //! open-file cache with precompressed variants (`file_cache`) and directory listings
-//! (`listing`) and on-the-fly compression with its cache of compressed variants (`compress`). It may use `sys` (opening beneath the root) and `http`
-//! (dates and media types), never the runtime or the server: it answers with its own
-//! `SiteError`, which the handler in `server` maps to a status.
+//! (`listing`) and on-the-fly compression with its cache of compressed variants (`compress`),
+//! and the operator's routing rules (`routes`): redirects, and what answers a missing path
+//! (`missing`).
+//! It may use `sys` (opening beneath the root) and `http` (dates and media types), never
+//! the runtime or the server: it answers with its own `SiteError`, which the handler in
+//! `server` maps to a status.
 //!
 //! Paths pass one way: the caller hands in an `http::path::NormalizedPath`, which this layer
 //! only reads (the cache keys on its bytes, borrowed); what resolution found comes back as
@@ -16,3 +19,5 @@ pub mod compress;
 pub mod file_cache;
 pub mod files;
 pub mod listing;
+pub mod missing;
+pub mod routes;

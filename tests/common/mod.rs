@@ -22,3 +22,49 @@ pub use client::*;
 pub use curl::*;
 pub use server::*;
 pub use site::*;
+
+/// The installed Chromium-like browser, if any; a browser test without one says so and
+/// passes, except under CI (`CI` set), where `.ci/run` should have installed it.
+pub fn chromium() -> Option<&'static str> {
+    let found = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|name| {
+            std::process::Command::new(name)
+                .arg("--version")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromium is not installed; .ci/run should have installed it"
+        );
+        eprintln!("note: chromium not installed, browser test skipped");
+    }
+    found
+}
+
+/// The DOM `browser` renders for `url` once its scripts have run (`--dump-dom`), headless,
+/// with a fresh profile in `profile`.
+pub fn dump_dom(browser: &str, url: &str, profile: &std::path::Path) -> String {
+    let output = std::process::Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(url)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .expect("run the browser");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
