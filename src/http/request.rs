@@ -121,6 +121,8 @@ pub struct Request<'a> {
     /// For the access log.
     pub referer: Option<&'a [u8]>,
     pub user_agent: Option<&'a [u8]>,
+    /// Credentials (RFC 9110 §11.6.2); a second Authorization line is 400.
+    pub authorization: Option<&'a [u8]>,
 }
 
 /// Finds the end of a request head in `buf`, scanning only from `from` (the length scanned by
@@ -276,6 +278,7 @@ pub fn parse(head: &[u8], max_body_len: u64) -> Result<Request<'_>, Status> {
         accept: fields.accept,
         referer: fields.referer,
         user_agent: fields.user_agent,
+        authorization: fields.authorization,
     })
 }
 

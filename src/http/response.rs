@@ -53,6 +53,8 @@ pub struct Head<'a> {
     pub vary_accept: bool,
     pub location: Option<&'a [u8]>,
     pub allow: bool,
+    /// The challenge of a 401 (RFC 9110 §11.6.1).
+    pub www_authenticate: Option<&'a [u8]>,
 }
 
 impl<'a> Head<'a> {
@@ -78,6 +80,7 @@ impl<'a> Head<'a> {
             vary_accept: false,
             location: None,
             allow: false,
+            www_authenticate: None,
         }
     }
 
@@ -134,6 +137,10 @@ impl<'a> Head<'a> {
         if self.allow {
             out.extend_from_slice(b"\r\nAllow: ");
             out.extend_from_slice(ALLOWED_METHODS.as_bytes());
+        }
+        if let Some(challenge) = self.www_authenticate {
+            out.extend_from_slice(b"\r\nWWW-Authenticate: ");
+            out.extend_from_slice(challenge);
         }
         out.extend_from_slice(match self.persistence {
             Persistence::KeepAlive11 => b"\r\n\r\n".as_slice(),

@@ -27,6 +27,8 @@ pub enum JobOutput {
     /// A file compressed on the fly; `None` when identity is the better thing to send: the
     /// output was not smaller, the file changed while it was read, or reading failed.
     Compressed(Option<CompressedVariant>),
+    /// Whether a password matched its bcrypt hash (see `site::auth`).
+    Verified(bool),
 }
 
 /// Compression on the fly: the level, and the cache of variants with its jobs in flight.

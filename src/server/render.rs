@@ -133,6 +133,11 @@ fn render_reply(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Optio
             status_page(head, framing.head_only, out);
             None
         }
+        Reply::Unauthorized(challenge) => {
+            head.www_authenticate = Some(&challenge);
+            status_page(head, framing.head_only, out);
+            None
+        }
         Reply::Redirect(location) => {
             head.location = Some(&location);
             status_page(head, framing.head_only, out);

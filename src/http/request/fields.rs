@@ -31,6 +31,7 @@ pub(super) struct Fields<'a> {
     pub(super) accept: Option<&'a [u8]>,
     pub(super) referer: Option<&'a [u8]>,
     pub(super) user_agent: Option<&'a [u8]>,
+    pub(super) authorization: Option<&'a [u8]>,
 }
 
 impl<'a> Fields<'a> {
@@ -112,6 +113,8 @@ impl<'a> Fields<'a> {
             Some(&mut c.if_unmodified_since)
         } else if is(b"if-range") {
             Some(&mut c.if_range)
+        } else if is(b"authorization") {
+            Some(&mut self.authorization)
         } else {
             None
         }

@@ -31,13 +31,15 @@
 //!
 //! The steps live beside this file, each an `impl Connection` block: `read` (heads, and
 //! answering them), `body` (discarding request bodies), `send` (writing responses, then
-//! closing or lingering), and `log` (the access-log hook they call).
+//! closing or lingering), `log` (the access-log hook they call), `job` (waiting for a
+//! variant compressed on the fly) and `auth` (checking credentials before anything else).
 //!
 //! Deadlines: a new connection's first head is due within the head timeout of the accept;
 //! between requests the keep-alive timeout runs until the first byte, then the head timeout
 //! from that byte (empty lines before a request line are bytes of its head); a body is due
 //! within the body timeout of the end of its head.
 
+mod auth;
 mod body;
 mod job;
 mod log;
@@ -63,6 +65,8 @@ use crate::server::jobs::JobOutput;
 use crate::server::render::FileBody;
 use crate::server::shared::Shared;
 use crate::server::slots::ConnectionSlot;
+use crate::site::auth::Verifier;
+use crate::site::auth::verified::Digest;
 use crate::site::compress::VariantKey;
 
 /// The largest request head (request line and header fields); beyond it, 414 or 431.
@@ -101,6 +105,8 @@ pub struct Connection<S> {
     draining: bool,
     /// Its place under `--max-conns`, freed on drop; listed while idle (see `slots`).
     slot: ConnectionSlot,
+    /// The client's address: failed logins are throttled per address (see `auth`).
+    peer: Option<IpAddr>,
     state: State,
 }
 
@@ -128,6 +134,13 @@ enum State {
     /// deadline is the send timeout's, after which the file is sent as it is.
     AwaitJob {
         job: Box<AwaitedJob>,
+        deadline: Instant,
+    },
+    /// A request for a protected path waits for its credentials to be verified (see
+    /// `auth`): first for the end of its address's throttle delay (the deadline), then for a
+    /// worker job, with the send timeout as its deadline. Its head stays in the input buffer.
+    AwaitAuth {
+        auth: Box<AwaitedAuth>,
         deadline: Instant,
     },
     /// Writing the output buffer, then the file body if any; then moving on to `then`.
@@ -159,6 +172,28 @@ enum Wait {
     Job(JobTicket<JobOutput>),
 }
 
+/// A request waiting in `AwaitAuth`, and what it waits for.
+struct AwaitedAuth {
+    request: Suspended,
+    wait: AuthWait,
+}
+
+/// The request: its head is the first `head_len` bytes of the input; `digest` names its
+/// credentials.
+struct Suspended {
+    head_len: usize,
+    log_line: Option<PendingLine>,
+    digest: Digest,
+}
+
+enum AuthWait {
+    /// The address is throttled until the state's deadline.
+    Throttled(Verifier),
+    /// The pool's queue was full.
+    Space(Verifier),
+    Job(JobTicket<JobOutput>),
+}
+
 /// Where `Send` goes when everything is written.
 enum Next {
     ReadHead,
@@ -176,6 +211,8 @@ struct Held {
     persistence: Persistence,
     head_only: bool,
     log_line: Option<PendingLine>,
+    /// Answered after credentials were checked: never to be stored by a shared cache.
+    private: bool,
 }
 
 enum BodyLeft {
@@ -239,6 +276,7 @@ impl<S: Transport> Connection<S> {
             peer_closed: false,
             draining: false,
             slot,
+            peer,
             state: State::ReadHead {
                 scanned: 0,
                 deadline,
@@ -292,6 +330,7 @@ impl<S: Transport> Connection<S> {
                     deadline,
                 } => self.discard_body(body, held, deadline, &mut budget, cx),
                 State::AwaitJob { job, deadline } => self.await_job(job, deadline, cx),
+                State::AwaitAuth { auth, deadline } => self.await_auth(*auth, deadline, cx),
                 State::Send {
                     file,
                     then,
@@ -325,6 +364,7 @@ impl<S: Transport> Connection<S> {
             State::ReadHead { deadline, .. }
             | State::DiscardBody { deadline, .. }
             | State::AwaitJob { deadline, .. }
+            | State::AwaitAuth { deadline, .. }
             | State::Send { deadline, .. }
             | State::Linger { deadline } => Some(*deadline),
             State::Done => None,
@@ -345,6 +385,7 @@ impl<S: Transport> Connection<S> {
                 self.refuse(Status::RequestTimeout, held.log_line, cx)
             }
             State::AwaitJob { job, .. } => self.give_up_job(job, cx),
+            State::AwaitAuth { auth, deadline } => self.auth_deadline(auth, deadline, cx),
             _ => State::Done,
         };
     }
