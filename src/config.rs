@@ -15,6 +15,7 @@ use crate::runtime::error_log::Level;
 use crate::server::extra_fields::ExtraFields;
 use crate::server::shared::Timeouts;
 use crate::server::start::Settings;
+use crate::site::auth::{AuthOptions, DEFAULT_REALM};
 use crate::site::compress::{COMPRESS_CACHE_DEFAULT_BYTES, Level as CompressLevel};
 use crate::site::files::SiteOptions;
 use crate::site::routes::{self, Extension, Fallback, Redirect, Routes};
@@ -167,6 +168,21 @@ pub struct Config {
     /// a path or an http(s):// URL, with CODE 301 (default), 302, 307 or 308; may be repeated.
     #[arg(long, value_name = "FROM=TO[=CODE]", value_parser = routes::parse_redirect)]
     pub redirect: Vec<Redirect>,
+
+    /// Require HTTP Basic authentication with the users of FILE, an htpasswd file of bcrypt
+    /// hashes (htpasswd -B); re-read on SIGHUP. Protects the whole site, or the --auth-path
+    /// prefixes.
+    #[arg(long, value_name = "FILE")]
+    pub auth_file: Option<PathBuf>,
+
+    /// Protect only this URL path and what lies beneath it (`/private`: `/private/x`, not
+    /// `/privateer`); may be repeated.
+    #[arg(long, value_name = "PREFIX", requires = "auth_file", value_parser = parse_auth_path)]
+    pub auth_path: Vec<Vec<u8>>,
+
+    /// The realm named in the authentication challenge.
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_REALM, value_parser = parse_realm)]
+    pub auth_realm: String,
 }
 
 /// More pool threads than this is a typo, not a plan.
@@ -265,6 +281,11 @@ impl Config {
                 .then(|| CompressLevel::new(self.compress_level))
                 .flatten(),
             compress_cache_bytes: self.compress_cache_bytes,
+            auth: self.auth_file.clone().map(|file| AuthOptions {
+                file,
+                prefixes: self.auth_path.clone(),
+                realm: self.auth_realm.clone(),
+            }),
         }
     }
 }
@@ -318,4 +339,25 @@ fn parse_index_name(name: &str) -> Result<String, String> {
         return Err("must be a plain file name such as index.html".to_string());
     }
     Ok(name.to_string())
+}
+
+/// A URL path to protect, as the `relative()` form of its normalised path (so it matches the
+/// paths requests are judged on): `/private/` and `/a/../private` are `private`.
+fn parse_auth_path(value: &str) -> Result<Vec<u8>, String> {
+    let mut buffer = Vec::new();
+    crate::http::path::normalize(value.as_bytes(), &mut buffer)
+        .map(|path| path.relative().to_vec())
+        .map_err(|_| "must be a URL path starting with /, e.g. /private".to_string())
+}
+
+/// A realm goes inside a quoted string (RFC 7617 §2): no `"`, `\\` or control character.
+fn parse_realm(value: &str) -> Result<String, String> {
+    if value.is_empty()
+        || !value
+            .bytes()
+            .all(|b| (b == b' ' || b.is_ascii_graphic()) && b != b'"' && b != b'\\')
+    {
+        return Err("must be visible ASCII characters and spaces, without \" or \\".to_string());
+    }
+    Ok(value.to_string())
 }

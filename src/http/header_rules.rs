@@ -140,6 +140,19 @@ impl HeaderRules {
         Matched(matched)
     }
 
+    /// `matched` less the rules that set `Cache-Control`: for a response that must say
+    /// `private` instead (one given to credentials, RFC 9111 §3.5).
+    pub fn without_cache_control(&self, matched: Matched) -> Matched {
+        let mut kept = matched.0;
+        for (i, rule) in self.rules.iter().enumerate() {
+            let name = rule.line.get(2..).unwrap_or_default();
+            if name.len() > 14 && name[..14].eq_ignore_ascii_case(b"cache-control:") {
+                kept &= !(1u64 << i);
+            }
+        }
+        Matched(kept)
+    }
+
     /// Appends the matched rules' lines, each `\r\nName: value`.
     pub fn write(&self, matched: Matched, out: &mut Vec<u8>) {
         for (i, rule) in self.rules.iter().enumerate() {
@@ -163,6 +176,23 @@ mod tests {
         let mut out = Vec::new();
         rules.write(rules.matching(path.as_bytes()), &mut out);
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn private_responses_drop_cache_control_rules() {
+        let rules = [
+            "Cache-Control: public, max-age=60",
+            "X-A: 1",
+            "*.css cache-control: x",
+        ]
+        .iter()
+        .map(|s| HeaderRule::parse(s).unwrap())
+        .collect();
+        let rules = HeaderRules::new(rules, "index.html").unwrap();
+        let mut out = Vec::new();
+        let matched = rules.matching(b"/a.css");
+        rules.write(rules.without_cache_control(matched), &mut out);
+        assert_eq!(out, b"\r\nX-A: 1");
     }
 
     #[test]

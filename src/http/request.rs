@@ -123,6 +123,8 @@ pub struct Request<'a> {
     pub referer: Option<&'a [u8]>,
     pub user_agent: Option<&'a [u8]>,
     pub cors: CorsFields<'a>,
+    /// Credentials (RFC 9110 §11.6.2); a second Authorization line is 400.
+    pub authorization: Option<&'a [u8]>,
 }
 
 /// Finds the end of a request head in `buf`, scanning only from `from` (the length scanned by
@@ -279,6 +281,7 @@ pub fn parse(head: &[u8], max_body_len: u64) -> Result<Request<'_>, Status> {
         referer: fields.referer,
         user_agent: fields.user_agent,
         cors: fields.cors,
+        authorization: fields.authorization,
     })
 }
 

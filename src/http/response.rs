@@ -63,6 +63,10 @@ pub struct Head<'a> {
     /// Answers a CORS preflight: the allowed methods, these request headers, and how long
     /// the answer holds. Otherwise, with `allow_origin`, the exposed fields.
     pub preflight: Option<Preflight<'a>>,
+    /// The challenge of a 401 (RFC 9110 §11.6.1).
+    pub www_authenticate: Option<&'a [u8]>,
+    /// `Cache-Control: private`: the response was given to credentials (RFC 9111 §3.5).
+    pub private: bool,
 }
 
 /// What a CORS preflight is told beyond the allowed origin.
@@ -98,6 +102,8 @@ impl<'a> Head<'a> {
             allow_origin: None,
             vary_origin: false,
             preflight: None,
+            www_authenticate: None,
+            private: false,
         }
     }
 
@@ -139,6 +145,9 @@ impl<'a> Head<'a> {
         if let Some((rules, matched)) = self.added {
             rules.write(matched, out);
         }
+        if self.private {
+            out.extend_from_slice(b"\r\nCache-Control: private");
+        }
         // One Vary field naming all that apply (RFC 9110 §12.5.5).
         let vary = [
             (self.vary_accept, "Accept"),
@@ -159,6 +168,10 @@ impl<'a> Head<'a> {
         if self.allow {
             out.extend_from_slice(b"\r\nAllow: ");
             out.extend_from_slice(ALLOWED_METHODS.as_bytes());
+        }
+        if let Some(challenge) = self.www_authenticate {
+            out.extend_from_slice(b"\r\nWWW-Authenticate: ");
+            out.extend_from_slice(challenge);
         }
         out.extend_from_slice(match self.persistence {
             Persistence::KeepAlive11 => b"\r\n\r\n".as_slice(),

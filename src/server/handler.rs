@@ -58,6 +58,8 @@ pub enum Reply {
     /// A variant to compress on the fly first (`PendingVariant`); the connection then makes
     /// the reply with `with_variant`.
     Compress(Box<PendingVariant>),
+    /// 401 with this `WWW-Authenticate` challenge (see `site::auth`).
+    Unauthorized(Rc<[u8]>),
     /// An error status with the page configured for it.
     ErrorPage {
         status: Status,
@@ -88,6 +90,7 @@ impl Reply {
             | Reply::Compress(_) => Status::Ok,
             Reply::Error(status) | Reply::ErrorPage { status, .. } => *status,
             Reply::NotANavigation => Status::NotFound,
+            Reply::Unauthorized(_) => Status::Unauthorized,
         }
     }
 }

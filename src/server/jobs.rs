@@ -35,6 +35,8 @@ pub enum JobOutput {
     /// A chunk of a file is in the page cache now (or reading it failed, which the
     /// connection's `sendfile` will meet): see `conn::cold`.
     InPageCache,
+    /// Whether a password matched its bcrypt hash (see `site::auth`).
+    Verified(bool),
 }
 
 /// Compression on the fly: the level, and the cache of variants with its jobs in flight.

@@ -28,6 +28,8 @@ pub struct Framing<'a> {
     pub allow_origin: Option<&'a [u8]>,
     /// `--cors` with a list: every response but a fatal one depends on `Origin`.
     pub vary_origin: bool,
+    /// Given to credentials: `Cache-Control: private` in place of any configured one.
+    pub private: bool,
 }
 
 /// A file body still to send: the bytes `offset..end` now, then `parts` in order. Boxed in
@@ -146,6 +148,11 @@ fn render_reply(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Optio
             status_page(head, framing.head_only, out);
             None
         }
+        Reply::Unauthorized(challenge) => {
+            head.www_authenticate = Some(&challenge);
+            status_page(head, framing.head_only, out);
+            None
+        }
         Reply::Redirect(_, location) => {
             head.location = Some(&location);
             status_page(head, framing.head_only, out);
@@ -234,6 +241,13 @@ fn describe_file<'a>(head: &mut Head<'a>, selected: &'a Selected, framing: &Fram
     head.etag = Some(selected.etag());
     head.last_modified = file.last_modified.as_ref();
     head.added = Some((framing.headers, selected.headers));
+    if framing.private {
+        head.private = true;
+        head.added = Some((
+            framing.headers,
+            framing.headers.without_cache_control(selected.headers),
+        ));
+    }
 }
 
 /// Bytes `first..end` of the representation: copied into `out` when they are in memory (a

@@ -16,6 +16,7 @@ use crate::server::access_log::AccessLog;
 use crate::server::extra_fields::ExtraFields;
 use crate::server::jobs::{Compression, JobOutput};
 use crate::server::slots::Slots;
+use crate::site::auth::Auth;
 use crate::site::file_cache::FileCache;
 use crate::site::files::Site;
 
@@ -52,6 +53,8 @@ pub struct Shared {
     compression: Option<Compression>,
     /// The loop's, for waking tasks where no context is at hand (a connection's drop).
     notifier: Notifier,
+    /// Basic authentication, with `--auth-file`.
+    auth: Option<RefCell<Auth>>,
 }
 
 impl Shared {
@@ -80,6 +83,7 @@ impl Shared {
             pool: None,
             compression: None,
             notifier,
+            auth: None,
         }
     }
 
@@ -90,6 +94,19 @@ impl Shared {
             compression,
             ..self
         }
+    }
+
+    /// The same, with Basic authentication.
+    pub fn with_auth(self, auth: Option<Auth>) -> Shared {
+        Shared {
+            auth: auth.map(RefCell::new),
+            ..self
+        }
+    }
+
+    /// Basic authentication, if on, borrowed for one synchronous step.
+    pub fn auth(&self) -> Option<RefMut<'_, Auth>> {
+        self.auth.as_ref().map(RefCell::borrow_mut)
     }
 
     /// The worker pool, once nothing else holds the server: for joining its threads.

@@ -1,8 +1,8 @@
 //! The task that turns the server's signals into actions: SIGHUP into a reload, SIGINT or
 //! SIGTERM into a graceful shutdown of the loop.
 //!
-//! SIGHUP runs `reload` (today: reopen the access and error logs, for logrotate's
-//! `postrotate kill -HUP`) and the server goes on; nothing in flight is touched. The first
+//! SIGHUP runs `reload` (reopen the access and error logs, for logrotate's
+//! `postrotate kill -HUP`, and re-read the `--auth-file`) and the server goes on; nothing in flight is touched. The first
 //! SIGINT or SIGTERM says what is being drained, starts the drain
 //! (`Context::begin_shutdown`) and gives those two signals their default action back; this
 //! task then finishes, so a second one ends the process at once. SIGHUP stays blocked during
@@ -80,15 +80,29 @@ impl SignalWatcher {
     }
 }
 
-/// What SIGHUP asks of a running server. Today that is reopening the logs, so files that
-/// logrotate renamed stop growing and new ones appear at the configured paths; later reloads
-/// (certificates, password files) belong here too. Nothing in flight is interrupted.
+/// What SIGHUP asks of a running server: reopening the logs, so files that logrotate renamed
+/// stop growing and new ones appear at the configured paths, and re-reading the htpasswd
+/// file (which forgets the credentials verified under the old one). Nothing in flight is
+/// interrupted: a verification already running finishes against the users it started with.
 fn reload(shared: &Shared) {
     error_log::reopen();
     if let Some(log) = shared.access_log() {
         log.reopen();
     }
     error_log::info(Event::Lifecycle, format_args!("SIGHUP: logs reopened"));
+    // A file that cannot be used is reported; the users read before stay in force.
+    if let Some(mut auth) = shared.auth() {
+        match auth.reload() {
+            Ok(users) => error_log::info(
+                Event::Lifecycle,
+                format_args!("SIGHUP: auth file re-read, {users} users"),
+            ),
+            Err(error) => error_log::error(
+                Event::Lifecycle,
+                format_args!("SIGHUP: {error}; the previous users stay in force"),
+            ),
+        }
+    }
 }
 
 /// "1 connection", "3 connections".

@@ -25,6 +25,7 @@ use crate::server::log_flusher::LogFlusher;
 use crate::server::pool_task::PoolTask;
 use crate::server::shared::{Shared, Timeouts};
 use crate::server::signals::{SignalWatcher, connections};
+use crate::site::auth::{Auth, AuthError, AuthOptions};
 use crate::site::compress::Level as CompressLevel;
 use crate::site::files::{Site, SiteOptions};
 use crate::sys::process::{ServerSignals, raise_fd_limit};
@@ -55,6 +56,8 @@ pub struct Settings {
     pub compress: Option<CompressLevel>,
     /// `--compress-cache-bytes`.
     pub compress_cache_bytes: usize,
+    /// `--auth-file` and its companions; `None` without authentication.
+    pub auth: Option<AuthOptions>,
 }
 
 /// Why the server could not start (or, for `EventLoop`, keep running).
@@ -68,6 +71,7 @@ pub enum StartError {
     ErrorLog { path: PathBuf, source: io::Error },
     EventLoop(io::Error),
     Pool(io::Error),
+    Auth(AuthError),
 }
 
 /// Linux's default `net.ipv4.ip_unprivileged_port_start`: binding a lower port needs root or
@@ -114,6 +118,7 @@ impl fmt::Display for StartError {
             }
             StartError::EventLoop(source) => write!(f, "event loop failed: {source}"),
             StartError::Pool(source) => write!(f, "cannot start the worker pool: {source}"),
+            StartError::Auth(error) => write!(f, "{error}"),
         }
     }
 }
@@ -128,7 +133,19 @@ pub fn open(settings: &Settings) -> Result<Site, StartError> {
     let _ = raise_fd_limit();
     error_log::open(settings.error_log.as_deref(), settings.log_level)
         .map_err(error_log_error(settings))?;
+    // Read here to refuse a bad file before anything listens; each server reads its own.
+    load_auth(settings)?;
     open_site(settings)
+}
+
+/// Reads the htpasswd file, if authentication is on.
+fn load_auth(settings: &Settings) -> Result<Option<Auth>, StartError> {
+    settings
+        .auth
+        .clone()
+        .map(Auth::load)
+        .transpose()
+        .map_err(StartError::Auth)
 }
 
 /// Checks that the access log can be opened, in a process that will not open it itself (the
@@ -239,7 +256,8 @@ impl Prepared {
                 settings.max_connections,
                 event_loop.notifier(),
             )
-            .with_jobs(pool, compression),
+            .with_jobs(pool, compression)
+            .with_auth(load_auth(settings)?),
         );
         event_loop
             .spawn(ServerTask::Signals(Box::new(SignalWatcher::new(

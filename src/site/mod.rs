@@ -1,5 +1,7 @@
 //! The site: from a normalised URL path to what it names beneath the root.
 //!
+//! Who may see a path, by HTTP Basic authentication, is decided here too (`auth`).
+//!
 //! It owns path resolution and its policy (symlinks, dotfiles, index files, `files`), the
 //! open-file cache with precompressed variants (`file_cache`) and directory listings
 //! (`listing`) and on-the-fly compression with its cache of compressed variants (`compress`),
@@ -15,6 +17,7 @@
 //! or a redirect. A name derived on the way (an index file, a variant) is a new value, so no
 //! buffer is shared between the levels and none is changed behind a caller's back.
 
+pub mod auth;
 pub mod compress;
 pub mod file_cache;
 pub mod files;

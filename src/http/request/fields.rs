@@ -32,6 +32,7 @@ pub(super) struct Fields<'a> {
     pub(super) referer: Option<&'a [u8]>,
     pub(super) user_agent: Option<&'a [u8]>,
     pub(super) cors: CorsFields<'a>,
+    pub(super) authorization: Option<&'a [u8]>,
 }
 
 /// The fields of a CORS request (Fetch standard): the last of each.
@@ -128,6 +129,8 @@ impl<'a> Fields<'a> {
             Some(&mut c.if_unmodified_since)
         } else if is(b"if-range") {
             Some(&mut c.if_range)
+        } else if is(b"authorization") {
+            Some(&mut self.authorization)
         } else {
             None
         }

@@ -112,7 +112,8 @@ impl<S: Transport> Connection<S> {
                         self.abandon_job(job.key, cx);
                         None
                     }
-                    Some(Err(JobError::Panicked)) => {
+                    // A compression job never answers `Verified`.
+                    Some(Err(JobError::Panicked) | Ok(JobOutput::Verified(_))) => {
                         error_log::error(
                             Event::InternalError,
                             format_args!("500: a compression job panicked"),

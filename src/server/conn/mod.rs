@@ -32,13 +32,16 @@
 //! The steps live beside this file, each an `impl Connection` block: `read` (heads, and
 //! answering them), `body` (discarding request bodies), `send` (writing responses, then
 //! closing or lingering), `cold` (file data a worker must read in before `Send` goes on:
-//! `AwaitFileData`), and `log` (the access-log hook they call).
+//! `AwaitFileData`), `job` (waiting for a variant compressed on the fly), `listing` (waiting
+//! for a listing a worker builds), `auth` (checking credentials before anything else) and `log`
+//! (the access-log hook they call).
 //!
 //! Deadlines: a new connection's first head is due within the head timeout of the accept;
 //! between requests the keep-alive timeout runs until the first byte, then the head timeout
 //! from that byte (empty lines before a request line are bytes of its head); a body is due
 //! within the body timeout of the end of its head.
 
+mod auth;
 mod body;
 mod cold;
 mod job;
@@ -67,6 +70,8 @@ use crate::server::jobs::JobOutput;
 use crate::server::render::FileBody;
 use crate::server::shared::Shared;
 use crate::server::slots::ConnectionSlot;
+use crate::site::auth::Verifier;
+use crate::site::auth::verified::Digest;
 use crate::site::compress::VariantKey;
 
 /// The largest request head (request line and header fields); beyond it, 414 or 431.
@@ -105,6 +110,8 @@ pub struct Connection<S> {
     draining: bool,
     /// Its place under `--max-conns`, freed on drop; listed while idle (see `slots`).
     slot: ConnectionSlot,
+    /// The client's address: failed logins are throttled per address (see `auth`).
+    peer: Option<IpAddr>,
     state: State,
 }
 
@@ -138,6 +145,13 @@ enum State {
     /// response is rendered. The deadline is the send timeout's, after which it is 503.
     AwaitListing {
         listing: Box<AwaitedListing>,
+        deadline: Instant,
+    },
+    /// A request for a protected path waits for its credentials to be verified (see
+    /// `auth`): first for the end of its address's throttle delay (the deadline), then for a
+    /// worker job, with the send timeout as its deadline. Its head stays in the input buffer.
+    AwaitAuth {
+        auth: Box<AwaitedAuth>,
         deadline: Instant,
     },
     /// Writing the output buffer, then the file body if any; then moving on to `then`.
@@ -187,6 +201,28 @@ enum Wait {
     Job(JobTicket<JobOutput>),
 }
 
+/// A request waiting in `AwaitAuth`, and what it waits for.
+struct AwaitedAuth {
+    request: Suspended,
+    wait: AuthWait,
+}
+
+/// The request: its head is the first `head_len` bytes of the input; `digest` names its
+/// credentials.
+struct Suspended {
+    head_len: usize,
+    log_line: Option<PendingLine>,
+    digest: Digest,
+}
+
+enum AuthWait {
+    /// The address is throttled until the state's deadline.
+    Throttled(Verifier),
+    /// The pool's queue was full.
+    Space(Verifier),
+    Job(JobTicket<JobOutput>),
+}
+
 /// Where `Send` goes when everything is written.
 enum Next {
     ReadHead,
@@ -206,6 +242,8 @@ struct Held {
     log_line: Option<PendingLine>,
     /// `--cors`: the request's `Origin` is allowed.
     cors: Option<Allowed>,
+    /// Answered after credentials were checked: never to be stored by a shared cache.
+    private: bool,
 }
 
 enum BodyLeft {
@@ -269,6 +307,7 @@ impl<S: Transport> Connection<S> {
             peer_closed: false,
             draining: false,
             slot,
+            peer,
             state: State::ReadHead {
                 scanned: 0,
                 deadline,
@@ -325,6 +364,7 @@ impl<S: Transport> Connection<S> {
                 State::AwaitListing { listing, deadline } => {
                     self.await_listing(listing, deadline, cx)
                 }
+                State::AwaitAuth { auth, deadline } => self.await_auth(*auth, deadline, cx),
                 State::Send {
                     file,
                     then,
@@ -365,6 +405,7 @@ impl<S: Transport> Connection<S> {
             | State::DiscardBody { deadline, .. }
             | State::AwaitJob { deadline, .. }
             | State::AwaitListing { deadline, .. }
+            | State::AwaitAuth { deadline, .. }
             | State::Send { deadline, .. }
             | State::AwaitFileData { deadline, .. }
             | State::Linger { deadline } => Some(*deadline),
@@ -387,6 +428,7 @@ impl<S: Transport> Connection<S> {
             }
             State::AwaitJob { job, .. } => self.give_up_job(job, cx),
             State::AwaitListing { listing, .. } => self.give_up_listing(listing, cx),
+            State::AwaitAuth { auth, deadline } => self.auth_deadline(auth, deadline, cx),
             _ => State::Done,
         };
     }

@@ -4,19 +4,46 @@
 use std::time::Instant;
 
 use crate::http::Status;
-use crate::http::request::{self, Body, Method, Version};
+use crate::http::cors::Allowed;
+use crate::http::request::{self, Body, Method, Request, Version};
 use crate::http::response::Persistence;
 use crate::runtime::buffer::OUTPUT_FLUSH_BYTES;
 use crate::runtime::task::{Step, TaskContext};
 use crate::runtime::transport::Transport;
 use crate::server::access_log::line::PendingLine;
+use crate::server::conn::auth::Access;
 use crate::server::conn::{
     BodyLeft, Budget, Connection, Flow, Held, Inflow, MAX_EMPTY_LINES_BEFORE_REQUEST,
     MAX_HEAD_BYTES, Next, State,
 };
-use crate::server::handler::{self, CompressOptions};
+use crate::server::handler::{self, CompressOptions, Reply};
 use crate::server::jobs::Compression;
 use crate::server::render::{self, Framing};
+
+/// What the connection needs of a request once the reply is decided: owned, so the head's
+/// bytes can be consumed.
+struct Shape {
+    head_only: bool,
+    keep_alive: bool,
+    expect_continue: bool,
+    version: Version,
+    body: Body,
+    /// `--cors`: the request's `Origin` is allowed.
+    cors: Option<Allowed>,
+}
+
+impl Shape {
+    fn of(request: Request<'_>, cors: Option<Allowed>) -> Shape {
+        Shape {
+            cors,
+            head_only: request.method == Method::Head,
+            keep_alive: request.keep_alive,
+            expect_continue: request.expect_continue,
+            version: request.version,
+            body: request.body,
+        }
+    }
+}
 
 impl<S: Transport> Connection<S> {
     pub(super) fn read_head(
@@ -147,61 +174,106 @@ impl<S: Transport> Connection<S> {
         if let Some(line) = &mut log_line {
             line.set_headers(request.referer, request.user_agent);
         }
-        let reply = {
-            let compression = self.shared.compression();
-            let mut cache = compression.map(Compression::cache);
-            let compress = compression
-                .zip(cache.as_deref_mut())
-                .map(|(compression, cache)| CompressOptions {
-                    level: compression.level,
-                    cache,
-                });
-            handler::respond(
-                self.shared.site(),
-                self.shared.extra_fields(),
-                &mut self.shared.files(),
-                &request,
-                &mut self.shared.path_scratch(),
-                compress,
-                cx.now(),
-                cx.wall_clock(),
-            )
+        // Credentials are judged on the normalised path before the handler looks anything up.
+        let (reply, private) = match self.access(&request, cx.now()) {
+            Access::Open => (self.reply(&request, cx), false),
+            Access::Granted => (self.reply(&request, cx), true),
+            Access::Refused(challenge) => (Reply::Unauthorized(challenge), false),
+            Access::Verify(pending) => return self.begin_auth(head_len, log_line, pending, cx),
         };
-        let head_only = request.method == Method::Head;
+        let cors = self.shared.extra_fields().cors.allow(request.cors.origin);
+        let shape = Shape::of(request, cors);
+        self.hold(head_len, shape, reply, private, log_line, cx)
+    }
+
+    /// Answers the request at the front of the input buffer once its credentials were judged:
+    /// with `reply` (401, or an error), or, for `None`, with what the handler decides, as a
+    /// private response. Its head was parsed once already, so it parses again.
+    pub(super) fn respond_after_auth(
+        &mut self,
+        head_len: usize,
+        log_line: Option<PendingLine>,
+        reply: Option<Reply>,
+        cx: &mut TaskContext<'_>,
+    ) -> State {
+        let head = &self.input.filled()[..head_len];
+        let request = match request::parse(head, self.shared.max_body_bytes()) {
+            Ok(request) => request,
+            Err(status) => return self.error_response(status, log_line, cx),
+        };
+        let private = reply.is_none();
+        let reply = reply.unwrap_or_else(|| self.reply(&request, cx));
+        let cors = self.shared.extra_fields().cors.allow(request.cors.origin);
+        let shape = Shape::of(request, cors);
+        self.hold(head_len, shape, reply, private, log_line, cx)
+    }
+
+    /// What the handler answers to `request`.
+    fn reply(&self, request: &Request<'_>, cx: &TaskContext<'_>) -> Reply {
+        let compression = self.shared.compression();
+        let mut cache = compression.map(Compression::cache);
+        let compress = compression
+            .zip(cache.as_deref_mut())
+            .map(|(compression, cache)| CompressOptions {
+                level: compression.level,
+                cache,
+            });
+        handler::respond(
+            self.shared.site(),
+            self.shared.extra_fields(),
+            &mut self.shared.files(),
+            request,
+            &mut self.shared.path_scratch(),
+            compress,
+            cx.now(),
+            cx.wall_clock(),
+        )
+    }
+
+    /// Holds `reply` to the request of `shape`, whose head was `head_len` bytes, until its
+    /// body is read, and picks the next state.
+    fn hold(
+        &mut self,
+        head_len: usize,
+        shape: Shape,
+        reply: Reply,
+        private: bool,
+        log_line: Option<PendingLine>,
+        cx: &mut TaskContext<'_>,
+    ) -> State {
         self.slot.note_request();
 
         // A client that sent `Expect: 100-continue` may be holding its body back; rather than
         // invite a body we would only discard, answer and close (RFC 9110 §10.1.1).
         // A 400 means we misunderstood the client somewhere: do not bet the next request on it.
-        let has_body = !matches!(request.body, Body::None);
-        let must_close = !request.keep_alive
-            || (request.expect_continue && has_body)
+        let has_body = !matches!(shape.body, Body::None);
+        let must_close = !shape.keep_alive
+            || (shape.expect_continue && has_body)
             || reply.status() == Status::BadRequest
             || self.draining;
         let keep_alive = !must_close;
-        let persistence = match (keep_alive, request.version) {
+        let persistence = match (keep_alive, shape.version) {
             (false, _) => Persistence::Close,
             (true, Version::Http10) => Persistence::KeepAlive10,
             (true, Version::Http11) => Persistence::KeepAlive11,
         };
-        let body = match request.body {
+        let body = match shape.body {
             Body::None => None,
             Body::Length(len) => Some(BodyLeft::Length(len)),
             Body::Chunked(decoder) => Some(BodyLeft::Chunked(Box::new(decoder))),
         };
-        let expect_continue = request.expect_continue;
-        let cors = self.shared.extra_fields().cors.allow(request.cors.origin);
         self.input.consume(head_len);
         let held = Held {
             reply,
             persistence,
-            head_only,
+            head_only: shape.head_only,
             log_line,
-            cors,
+            cors: shape.cors,
+            private,
         };
         match body {
             None => self.answer_or_compress(held, false, cx),
-            Some(_) if expect_continue => self.answer_or_compress(held, true, cx),
+            Some(_) if shape.expect_continue => self.answer_or_compress(held, true, cx),
             // The body's time runs from the end of its head, for the whole body.
             Some(body) => State::DiscardBody {
                 body,
@@ -228,6 +300,7 @@ impl<S: Transport> Connection<S> {
             headers: &extra.headers,
             allow_origin: held.cors.map(|allowed| extra.cors.allow_origin(allowed)),
             vary_origin: extra.cors.varies(),
+            private: held.private,
         };
         self.shared.buffers().fill_output(&mut self.output);
         let rendered = render::render(held.reply, &framing, &mut self.output);
