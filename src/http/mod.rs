@@ -6,11 +6,14 @@
 
 pub mod accept;
 pub mod chunked;
+pub mod cidr;
 pub mod conditional;
 pub mod date;
 pub mod encoding;
+pub mod forwarded;
 pub mod mime;
 pub mod path;
+pub mod proxy_protocol;
 pub mod range;
 pub mod request;
 pub mod response;
