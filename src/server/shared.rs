@@ -14,6 +14,7 @@ use crate::runtime::pool::Pool;
 use crate::runtime::task::{Notifier, TaskId};
 use crate::server::access_log::AccessLog;
 use crate::server::jobs::{Compression, JobOutput};
+use crate::server::proxies::ProxyOptions;
 use crate::server::slots::Slots;
 use crate::site::file_cache::FileCache;
 use crate::site::files::Site;
@@ -51,6 +52,8 @@ pub struct Shared {
     compression: Option<Compression>,
     /// The loop's, for waking tasks where no context is at hand (a connection's drop).
     notifier: Notifier,
+    /// Who is trusted to name the client (`conn::proxy`).
+    proxy: ProxyOptions,
 }
 
 impl Shared {
@@ -79,7 +82,17 @@ impl Shared {
             pool: None,
             compression: None,
             notifier,
+            proxy: ProxyOptions::default(),
         }
+    }
+
+    /// The same, behind the load balancers `proxy` describes.
+    pub fn with_proxy(self, proxy: ProxyOptions) -> Shared {
+        Shared { proxy, ..self }
+    }
+
+    pub fn proxy(&self) -> &ProxyOptions {
+        &self.proxy
     }
 
     /// The same, with a worker pool and, if not `None`, compression on the fly.

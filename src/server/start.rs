@@ -22,6 +22,7 @@ use crate::server::jobs::{Compression, POOL_QUEUE_JOBS};
 use crate::server::listener::{self, Listener, Sharing};
 use crate::server::log_flusher::LogFlusher;
 use crate::server::pool_task::PoolTask;
+use crate::server::proxies::ProxyOptions;
 use crate::server::shared::{Shared, Timeouts};
 use crate::server::signals::{SignalWatcher, connections};
 use crate::site::compress::Level as CompressLevel;
@@ -54,6 +55,8 @@ pub struct Settings {
     pub compress: Option<CompressLevel>,
     /// `--compress-cache-bytes`.
     pub compress_cache_bytes: usize,
+    /// `--proxy-protocol`, `--trusted-proxy`, `--real-ip-header`, `--proxy-timeout`.
+    pub proxy: ProxyOptions,
 }
 
 /// Why the server could not start (or, for `EventLoop`, keep running).
@@ -238,7 +241,8 @@ impl Prepared {
                 settings.max_connections,
                 event_loop.notifier(),
             )
-            .with_jobs(pool, compression),
+            .with_jobs(pool, compression)
+            .with_proxy(settings.proxy.clone()),
         );
         event_loop
             .spawn(ServerTask::Signals(Box::new(SignalWatcher::new(
