@@ -295,3 +295,17 @@ fn behind_haproxy_with_send_proxy_and_send_proxy_v2() {
         "{lines:?}"
     );
 }
+
+#[test]
+fn an_error_before_any_head_logs_the_proxied_client() {
+    let dir = TempDir::new();
+    let (server, log) =
+        server_with_log(&dir, &["--proxy-protocol", "--trusted-proxy", "127.0.0.1"]);
+    // A bare LF ends no head of ours: 400, logged with "-" for its request line.
+    let bytes = b"PROXY TCP4 192.0.2.8 127.0.0.1 5555 80\r\nGET / HTTP/1.1\n\n";
+    let mut conn = server.connect();
+    conn.send(bytes);
+    assert_eq!(conn.read_response().status, 400);
+    let lines = log_lines(&log, 1);
+    assert_eq!(client_of(&lines[0]), "192.0.2.8", "{lines:?}");
+}

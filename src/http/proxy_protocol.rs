@@ -12,10 +12,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// The longest version 1 header, "PROXY" to the CRLF included (spec §2.1: 107 bytes).
 pub const MAX_V1_HEADER_BYTES: usize = 107;
-/// The longest version 2 header we accept: the 16-byte fixed part, the largest address
-/// block (216 bytes, UNIX), and up to this many bytes of TLVs in all. The spec bounds only
-/// the addresses (§2.2: 536 bytes in all for them); TLVs such as SSL details can be longer,
-/// and are skipped.
+/// Room for TLVs in the longest version 2 header we accept, which is the 16-byte fixed part,
+/// the largest address block (216 bytes, UNIX) and this. The spec bounds only the addresses
+/// (§2.2: 536 bytes in all for them); TLVs such as SSL details can be longer, and are skipped.
 pub const MAX_V2_TLV_BYTES: usize = 2048;
 /// The fixed part of a version 2 header: signature, version and command, family, length.
 pub const V2_FIXED_BYTES: usize = 16;
