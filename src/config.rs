@@ -8,11 +8,13 @@ use std::time::Duration;
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
 
+use crate::http::cidr::Cidr;
 use crate::http::cors::{self, Cors};
 use crate::http::header_rules::{HeaderRule, HeaderRules};
 use crate::http::mime::ContentType;
 use crate::runtime::error_log::Level;
 use crate::server::extra_fields::ExtraFields;
+use crate::server::proxies::{PROXY_HEADER_TIMEOUT_DEFAULT_SECS, ProxyOptions};
 use crate::server::shared::Timeouts;
 use crate::server::start::Settings;
 use crate::site::auth::{AuthOptions, DEFAULT_REALM};
@@ -183,6 +185,26 @@ pub struct Config {
     /// The realm named in the authentication challenge.
     #[arg(long, value_name = "NAME", default_value = DEFAULT_REALM, value_parser = parse_realm)]
     pub auth_realm: String,
+
+    /// Expect a PROXY protocol header (v1 or v2) at the start of every connection, and log
+    /// the client it names; connections from outside --trusted-proxy are closed at once.
+    #[arg(long, requires = "trusted_proxy")]
+    pub proxy_protocol: bool,
+
+    /// A load balancer (CIDR range or address, IPv4 or IPv6) trusted to name the client,
+    /// through --proxy-protocol or --real-ip-header; may be repeated.
+    #[arg(long, value_name = "CIDR", value_parser = Cidr::parse)]
+    pub trusted_proxy: Vec<Cidr>,
+
+    /// Request header naming the client (e.g. X-Forwarded-For, X-Real-IP), believed only from
+    /// a --trusted-proxy: its right-most address that is not a trusted proxy is logged.
+    #[arg(long, value_name = "NAME", value_parser = parse_header_name, requires = "trusted_proxy")]
+    pub real_ip_header: Option<String>,
+
+    /// Seconds a --proxy-protocol header may take to arrive, from the accept; the connection
+    /// is closed without a response after.
+    #[arg(long, default_value_t = PROXY_HEADER_TIMEOUT_DEFAULT_SECS, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECS))]
+    pub proxy_timeout: u64,
 }
 
 /// More pool threads than this is a typo, not a plan.
@@ -286,6 +308,16 @@ impl Config {
                 prefixes: self.auth_path.clone(),
                 realm: self.auth_realm.clone(),
             }),
+
+            proxy: ProxyOptions {
+                protocol: self.proxy_protocol,
+                trusted: self.trusted_proxy.clone(),
+                real_ip_header: self
+                    .real_ip_header
+                    .as_ref()
+                    .map(|name| name.as_bytes().into()),
+                header_timeout: Duration::from_secs(self.proxy_timeout),
+            },
         }
     }
 }
@@ -331,6 +363,14 @@ fn parse_header_value(value: &str) -> Result<String, String> {
         return Err("must be visible ASCII characters and spaces".to_string());
     }
     Ok(value.trim().to_string())
+}
+
+/// A header field name: a token (RFC 9110 §5.1).
+fn parse_header_name(name: &str) -> Result<String, String> {
+    if name.is_empty() || !name.bytes().all(crate::http::is_tchar) {
+        return Err("must be a header name such as X-Forwarded-For".to_string());
+    }
+    Ok(name.to_string())
 }
 
 /// An index name is one plain file name: no separators, not `.` or `..`.

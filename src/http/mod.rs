@@ -6,14 +6,17 @@
 
 pub mod accept;
 pub mod chunked;
+pub mod cidr;
 pub mod conditional;
 pub mod cors;
 pub mod date;
 pub mod encoding;
+pub mod forwarded;
 pub mod glob;
 pub mod header_rules;
 pub mod mime;
 pub mod path;
+pub mod proxy_protocol;
 pub mod range;
 pub mod request;
 pub mod response;

@@ -159,6 +159,10 @@ impl Listener {
             match socket::accept(self.socket.as_fd()) {
                 Ok((fd, peer)) => {
                     self.backoff = ACCEPT_RETRY_DELAY;
+                    if !self.shared.proxy().admits(peer) {
+                        drop(fd); // an untrusted peer may not speak the PROXY protocol
+                        continue;
+                    }
                     let stream = TcpConnection::new(fd);
                     let slot = ConnectionSlot::claim(self.shared.slots());
                     let connection =

@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod listener;
 pub mod log_flusher;
 pub mod pool_task;
+pub mod proxies;
 pub mod render;
 pub mod shared;
 pub mod signals;

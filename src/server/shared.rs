@@ -15,6 +15,7 @@ use crate::runtime::task::{Notifier, TaskId};
 use crate::server::access_log::AccessLog;
 use crate::server::extra_fields::ExtraFields;
 use crate::server::jobs::{Compression, JobOutput};
+use crate::server::proxies::ProxyOptions;
 use crate::server::slots::Slots;
 use crate::site::auth::Auth;
 use crate::site::file_cache::FileCache;
@@ -55,6 +56,8 @@ pub struct Shared {
     notifier: Notifier,
     /// Basic authentication, with `--auth-file`.
     auth: Option<RefCell<Auth>>,
+    /// Who is trusted to name the client (`conn::proxy`).
+    proxy: ProxyOptions,
 }
 
 impl Shared {
@@ -84,7 +87,17 @@ impl Shared {
             compression: None,
             notifier,
             auth: None,
+            proxy: ProxyOptions::default(),
         }
+    }
+
+    /// The same, behind the load balancers `proxy` describes.
+    pub fn with_proxy(self, proxy: ProxyOptions) -> Shared {
+        Shared { proxy, ..self }
+    }
+
+    pub fn proxy(&self) -> &ProxyOptions {
+        &self.proxy
     }
 
     /// The same, with a worker pool and, if not `None`, compression on the fly.

@@ -23,6 +23,7 @@ use crate::server::jobs::{Compression, POOL_QUEUE_JOBS};
 use crate::server::listener::{self, Listener, Sharing};
 use crate::server::log_flusher::LogFlusher;
 use crate::server::pool_task::PoolTask;
+use crate::server::proxies::ProxyOptions;
 use crate::server::shared::{Shared, Timeouts};
 use crate::server::signals::{SignalWatcher, connections};
 use crate::site::auth::{Auth, AuthError, AuthOptions};
@@ -58,6 +59,8 @@ pub struct Settings {
     pub compress_cache_bytes: usize,
     /// `--auth-file` and its companions; `None` without authentication.
     pub auth: Option<AuthOptions>,
+    /// `--proxy-protocol`, `--trusted-proxy`, `--real-ip-header`, `--proxy-timeout`.
+    pub proxy: ProxyOptions,
 }
 
 /// Why the server could not start (or, for `EventLoop`, keep running).
@@ -257,7 +260,8 @@ impl Prepared {
                 event_loop.notifier(),
             )
             .with_jobs(pool, compression)
-            .with_auth(load_auth(settings)?),
+            .with_auth(load_auth(settings)?)
+            .with_proxy(settings.proxy.clone()),
         );
         event_loop
             .spawn(ServerTask::Signals(Box::new(SignalWatcher::new(

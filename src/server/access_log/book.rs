@@ -35,6 +35,10 @@ impl LogBook {
         self.peer
     }
 
+    pub fn set_peer(&mut self, peer: Option<IpAddr>) {
+        self.peer = peer;
+    }
+
     /// Records a response whose head and in-memory body were just appended to the output
     /// buffer at `body_start..body_end`.
     pub fn push(&mut self, line: PendingLine, body_start: usize, body_end: usize, file_body: bool) {

@@ -45,11 +45,28 @@ impl LogHook {
     /// Begins the line of a request whose request line is `request_line` (`b"-"` when no
     /// complete head arrived), received now.
     pub fn begin(&self, request_line: &[u8], cx: &TaskContext<'_>) -> Option<PendingLine> {
+        let peer = self.hooked.as_deref()?.book.peer();
+        self.begin_for(peer, request_line, cx)
+    }
+
+    /// The same, for a request whose client is `client` rather than the connection's peer
+    /// (a trusted proxy named it, see `conn::proxy`).
+    pub fn begin_for(
+        &self,
+        client: Option<IpAddr>,
+        request_line: &[u8],
+        cx: &TaskContext<'_>,
+    ) -> Option<PendingLine> {
         let hooked = self.hooked.as_deref()?;
-        let start = hooked
-            .log
-            .begin(hooked.book.peer(), request_line, cx.wall_clock());
+        let start = hooked.log.begin(client, request_line, cx.wall_clock());
         Some(PendingLine::new(start, cx.now()))
+    }
+
+    /// The connection's client is `peer` from now on (named by a PROXY header).
+    pub fn set_peer(&mut self, peer: Option<IpAddr>) {
+        if let Some(hooked) = &mut self.hooked {
+            hooked.book.set_peer(peer);
+        }
     }
 
     /// The response of `line` was just appended to `output` (see `Rendered`).

@@ -36,6 +36,9 @@
 //! for a listing a worker builds), `auth` (checking credentials before anything else) and `log`
 //! (the access-log hook they call).
 //!
+//! Behind a load balancer (`proxy`): with `--proxy-protocol` a connection starts in
+//! `ReadProxyHeader`, before `ReadHead` (and before a TLS handshake, were there one).
+//!
 //! Deadlines: a new connection's first head is due within the head timeout of the accept;
 //! between requests the keep-alive timeout runs until the first byte, then the head timeout
 //! from that byte (empty lines before a request line are bytes of its head); a body is due
@@ -47,6 +50,7 @@ mod cold;
 mod job;
 mod listing;
 mod log;
+pub mod proxy;
 mod read;
 mod send;
 
@@ -110,12 +114,16 @@ pub struct Connection<S> {
     draining: bool,
     /// Its place under `--max-conns`, freed on drop; listed while idle (see `slots`).
     slot: ConnectionSlot,
-    /// The client's address: failed logins are throttled per address (see `auth`).
-    peer: Option<IpAddr>,
     state: State,
+    /// The client: the socket's peer, or the one a trusted proxy's PROXY header names. Failed
+    /// logins are throttled per client (see `auth`).
+    peer: Option<IpAddr>,
 }
 
 enum State {
+    /// Waiting for the PROXY protocol header that opens the connection (see `proxy`);
+    /// the deadline is `--proxy-timeout` from the accept, and passing it closes.
+    ReadProxyHeader { deadline: Instant },
     /// Waiting for a complete request head. `scanned` bytes of the buffer are known not to
     /// end one. `idle`: between requests with nothing received, the deadline is the
     /// keep-alive timeout's, and the first byte replaces it with the head timeout's. Otherwise
@@ -291,11 +299,8 @@ impl<S: Transport> Connection<S> {
         shared: Rc<Shared>,
         now: Instant,
     ) -> Connection<S> {
-        // The first request is due within the head timeout of the accept, not the keep-alive
-        // timeout: a client that never sends a byte is not kept for the idle time.
-        let deadline = now + shared.timeouts().head;
         let log = LogHook::new(shared.access_log(), peer);
-        Connection {
+        let mut connection = Connection {
             stream,
             shared,
             can_read: false,
@@ -307,13 +312,11 @@ impl<S: Transport> Connection<S> {
             peer_closed: false,
             draining: false,
             slot,
+            state: State::Done, // until `first_state`, just below
             peer,
-            state: State::ReadHead {
-                scanned: 0,
-                deadline,
-                idle: false,
-            },
-        }
+        };
+        connection.state = connection.first_state(now);
+        connection
     }
 
     pub fn stream(&self) -> &S {
@@ -350,6 +353,9 @@ impl<S: Transport> Connection<S> {
         loop {
             let state = std::mem::replace(&mut self.state, State::Done);
             let (state, flow) = match state {
+                State::ReadProxyHeader { deadline } => {
+                    self.read_proxy_header(deadline, &mut budget, cx)
+                }
                 State::ReadHead {
                     scanned,
                     deadline,
@@ -401,7 +407,8 @@ impl<S: Transport> Connection<S> {
 
     fn deadline(&self) -> Option<Instant> {
         match &self.state {
-            State::ReadHead { deadline, .. }
+            State::ReadProxyHeader { deadline }
+            | State::ReadHead { deadline, .. }
             | State::DiscardBody { deadline, .. }
             | State::AwaitJob { deadline, .. }
             | State::AwaitListing { deadline, .. }

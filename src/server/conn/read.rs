@@ -164,7 +164,8 @@ impl<S: Transport> Connection<S> {
     fn respond(&mut self, head_len: usize, cx: &mut TaskContext<'_>) -> State {
         // The log shows the request line as received, before any correction.
         let request_line = request::request_line(&self.input.filled()[..head_len]);
-        let mut log_line = self.log.begin(request_line, cx);
+        let client = self.request_client(head_len);
+        let mut log_line = self.log.begin_for(client, request_line, cx);
         request::downgrade_minor_version(&mut self.input.filled_mut()[..head_len]);
         let head = &self.input.filled()[..head_len];
         let request = match request::parse(head, self.shared.max_body_bytes()) {
