@@ -82,13 +82,6 @@ pub struct JobTicket<O> {
     key: Key,
 }
 
-/// Names one job for ever: a slot in the tickets table and the generation of its occupant.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Key {
-    index: usize,
-    generation: u64,
-}
-
 /// A job waiting for a thread.
 struct Job<O> {
     key: Key,
@@ -416,90 +409,9 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Where a ticket's job stands, seen from the loop.
-enum Outcome<O> {
-    /// Queued or running, or finished and not yet collected.
-    Pending,
-    Arrived(Result<O, JobError>),
-    Taken,
-}
+mod tickets;
 
-struct TicketEntry<O> {
-    owner: TaskId,
-    outcome: Outcome<O>,
-}
-
-struct TicketSlot<O> {
-    generation: u64,
-    entry: Option<TicketEntry<O>>,
-}
-
-/// The live tickets, in slots reused with a new generation (as the loop's tasks are).
-struct Tickets<O> {
-    slots: Vec<TicketSlot<O>>,
-    free: Vec<usize>,
-}
-
-impl<O> Default for Tickets<O> {
-    fn default() -> Tickets<O> {
-        Tickets {
-            slots: Vec::new(),
-            free: Vec::new(),
-        }
-    }
-}
-
-impl<O> Tickets<O> {
-    fn insert(&mut self, owner: TaskId) -> Key {
-        let entry = Some(TicketEntry {
-            owner,
-            outcome: Outcome::Pending,
-        });
-        if let Some(index) = self.free.pop() {
-            let slot = &mut self.slots[index];
-            slot.entry = entry;
-            return Key {
-                index,
-                generation: slot.generation,
-            };
-        }
-        self.slots.push(TicketSlot {
-            generation: 0,
-            entry,
-        });
-        Key {
-            index: self.slots.len() - 1,
-            generation: 0,
-        }
-    }
-
-    fn get_mut(&mut self, key: Key) -> Option<&mut TicketEntry<O>> {
-        let slot = self.slots.get_mut(key.index)?;
-        if slot.generation != key.generation {
-            return None;
-        }
-        slot.entry.as_mut()
-    }
-
-    fn remove(&mut self, key: Key) -> Option<TicketEntry<O>> {
-        let slot = self.slots.get_mut(key.index)?;
-        if slot.generation != key.generation {
-            return None;
-        }
-        let entry = slot.entry.take()?;
-        slot.generation += 1;
-        self.free.push(key.index);
-        Some(entry)
-    }
-
-    /// Stores `result` for its ticket and returns the owner to wake; with no such ticket,
-    /// drops the result and wakes nobody.
-    fn deliver(&mut self, key: Key, result: Result<O, JobError>) -> Option<TaskId> {
-        let entry = self.get_mut(key)?;
-        entry.outcome = Outcome::Arrived(result);
-        Some(entry.owner)
-    }
-}
+use tickets::{Key, Outcome, Tickets};
 
 #[cfg(test)]
 mod tests;
