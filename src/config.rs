@@ -9,6 +9,7 @@ use clap::Parser;
 
 use crate::http::mime::ContentType;
 use crate::runtime::error_log::Level;
+use crate::server::access_log::LogFormat;
 use crate::server::shared::Timeouts;
 use crate::server::start::Settings;
 use crate::site::compress::{COMPRESS_CACHE_DEFAULT_BYTES, Level as CompressLevel};
@@ -135,6 +136,34 @@ pub struct Config {
     /// Bytes of compressed variants kept in memory, least recently used dropped first.
     #[arg(long, default_value_t = COMPRESS_CACHE_DEFAULT_BYTES, value_name = "BYTES")]
     pub compress_cache_bytes: usize,
+
+    /// A URL path (e.g. /healthz) answered 200 "ok" while serving and 503 once a shutdown has
+    /// begun, before any file lookup, for a load balancer's health check.
+    #[arg(long, value_name = "PATH", value_parser = parse_health_path)]
+    pub health_path: Option<String>,
+
+    /// Seconds to go on serving normally after SIGINT/SIGTERM, with only the health check
+    /// failing, before the drain begins: longer than the balancer needs to mark the server
+    /// down (check interval x fall count). A second signal drains at once.
+    #[arg(long, default_value_t = 0, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=MAX_TIMEOUT_SECS))]
+    pub shutdown_delay: u64,
+
+    /// Serve Prometheus metrics at http://ADDR:PORT/metrics, on a listener of their own (port 0
+    /// picks one, printed as `metrics on http://ADDR:PORT`).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics: Option<SocketAddr>,
+
+    /// Access-log line format: `combined` (Apache/nginx) or `json` (one object per line).
+    #[arg(long, value_enum, default_value_t = LogFormat::Combined)]
+    pub log_format: LogFormat,
+}
+
+/// A health path is matched as sent: an absolute path of visible ASCII.
+fn parse_health_path(value: &str) -> Result<String, String> {
+    if !value.starts_with('/') || !value.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("must be a URL path starting with /, e.g. /healthz".to_string());
+    }
+    Ok(value.to_string())
 }
 
 /// More pool threads than this is a typo, not a plan.
@@ -202,6 +231,10 @@ impl Config {
                 .then(|| CompressLevel::new(self.compress_level))
                 .flatten(),
             compress_cache_bytes: self.compress_cache_bytes,
+            health_path: self.health_path.clone(),
+            shutdown_delay: Duration::from_secs(self.shutdown_delay),
+            metrics: self.metrics,
+            log_format: self.log_format,
         }
     }
 }

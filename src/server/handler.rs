@@ -72,6 +72,8 @@ pub enum Reply {
         status: Status,
         file: Rc<StaticFile>,
     },
+    /// The `--health-path` check: 200 while serving, 503 once a shutdown has begun.
+    Health { serving: bool },
 }
 
 impl Reply {
@@ -87,6 +89,8 @@ impl Reply {
             Reply::Redirect(_) => Status::MovedPermanently,
             Reply::Listing(_) | Reply::List(_) | Reply::Options | Reply::Compress(_) => Status::Ok,
             Reply::Error(status) | Reply::ErrorPage { status, .. } => *status,
+            Reply::Health { serving: true } => Status::Ok,
+            Reply::Health { serving: false } => Status::ServiceUnavailable,
         }
     }
 }

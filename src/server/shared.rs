@@ -13,7 +13,9 @@ use crate::runtime::buffer::BufferPool;
 use crate::runtime::pool::Pool;
 use crate::runtime::task::{Notifier, TaskId};
 use crate::server::access_log::AccessLog;
+use crate::server::health::Health;
 use crate::server::jobs::{Compression, JobOutput};
+use crate::server::metrics::{Metrics, Snapshot};
 use crate::server::slots::Slots;
 use crate::site::file_cache::FileCache;
 use crate::site::files::Site;
@@ -51,6 +53,9 @@ pub struct Shared {
     compression: Option<Compression>,
     /// The loop's, for waking tasks where no context is at hand (a connection's drop).
     notifier: Notifier,
+    /// `--health-path`, and `--metrics` (see `with_health`, `with_metrics`).
+    health: Option<Health>,
+    metrics: Option<Rc<Metrics>>,
 }
 
 impl Shared {
@@ -79,6 +84,8 @@ impl Shared {
             pool: None,
             compression: None,
             notifier,
+            health: None,
+            metrics: None,
         }
     }
 
@@ -168,5 +175,43 @@ impl Shared {
             return None;
         }
         self.idle_sweeper.take()
+    }
+
+    /// The same, answering the health check `health`.
+    pub fn with_health(self, health: Option<Health>) -> Shared {
+        Shared { health, ..self }
+    }
+
+    /// The same, counting into `metrics`.
+    pub fn with_metrics(self, metrics: Option<Rc<Metrics>>) -> Shared {
+        Shared { metrics, ..self }
+    }
+
+    /// `--health-path`, if given.
+    pub fn health(&self) -> Option<&Health> {
+        self.health.as_ref()
+    }
+
+    /// The counters, with `--metrics`.
+    pub fn metrics(&self) -> Option<&Metrics> {
+        self.metrics.as_deref()
+    }
+
+    /// What the lower layers have counted, for the metrics.
+    pub fn metrics_snapshot(&self) -> Snapshot {
+        let (file_cache_hits, file_cache_misses) = self.files.borrow().hits_and_misses();
+        let (compression_hits, compression_misses) = self
+            .compression
+            .as_ref()
+            .map_or((0, 0), |compression| compression.cache().hits_and_misses());
+        Snapshot {
+            connections_open: self.slots.open() as u64,
+            connections_accepted: self.slots.accepted(),
+            file_cache_hits,
+            file_cache_misses,
+            compression_hits,
+            compression_misses,
+            pool_queue_depth: self.pool.as_ref().map_or(0, |pool| pool.in_flight() as u64),
+        }
     }
 }

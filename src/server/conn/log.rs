@@ -49,7 +49,7 @@ impl LogHook {
         let start = hooked
             .log
             .begin(hooked.book.peer(), request_line, cx.wall_clock());
-        Some(PendingLine::new(start, cx.now()))
+        Some(PendingLine::new(start, cx.now()).with_format(hooked.log.format()))
     }
 
     /// The response of `line` was just appended to `output` (see `Rendered`).

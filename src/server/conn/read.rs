@@ -147,7 +147,13 @@ impl<S: Transport> Connection<S> {
         if let Some(line) = &mut log_line {
             line.set_headers(request.referer, request.user_agent);
         }
-        let reply = {
+        let health = self
+            .shared
+            .health()
+            .and_then(|health| health.reply(&request));
+        let reply = if let Some(reply) = health {
+            reply
+        } else {
             let compression = self.shared.compression();
             let mut cache = compression.map(Compression::cache);
             let compress = compression
@@ -167,6 +173,9 @@ impl<S: Transport> Connection<S> {
             )
         };
         let head_only = request.method == Method::Head;
+        if let Some(metrics) = self.shared.metrics() {
+            metrics.request(request.method, reply.status());
+        }
         self.slot.note_request();
 
         // A client that sent `Expect: 100-continue` may be holding its body back; rather than
@@ -271,6 +280,9 @@ impl<S: Transport> Connection<S> {
         let date = self.shared.date(cx.wall_clock());
         self.shared.buffers().fill_output(&mut self.output);
         let rendered = render::render_fatal(status, &date, &mut self.output);
+        if let Some(metrics) = self.shared.metrics() {
+            metrics.refused(status);
+        }
         self.log.responded(line, &rendered, &self.output);
         State::Send {
             file: None,
