@@ -22,7 +22,7 @@ use crate::server::health::Health;
 use crate::server::jobs::{Compression, POOL_QUEUE_JOBS};
 use crate::server::listener::{self, Listener, Sharing};
 use crate::server::log_flusher::LogFlusher;
-use crate::server::metrics::endpoint::{self, Endpoint, WorkerMetrics};
+use crate::server::metrics::endpoint::{Endpoint, WorkerMetrics};
 use crate::server::pool_task::PoolTask;
 use crate::server::shared::{Shared, Timeouts};
 use crate::server::signals::{SignalWatcher, connections};
@@ -158,12 +158,16 @@ pub fn single(settings: &Settings, site: Site) -> Result<Exit, StartError> {
     let listen_error = |source| StartError::Listen { addr, source };
     let socket = listener::bind(addr, Sharing::Exclusive).map_err(listen_error)?;
     let bound = listener::local_addr(&socket).map_err(listen_error)?;
-    let metrics = match bind_metrics(settings)? {
+    let endpoint = bind_metrics(settings)?;
+    let metrics = match &endpoint {
         Some(endpoint) => Some(endpoint.for_worker(0).map_err(StartError::EventLoop)?),
         None => None,
     };
     let server = Prepared::new(settings, site, socket, metrics)?;
     announce(bound);
+    if let Some(endpoint) = endpoint {
+        endpoint.announce();
+    }
     error_log::info(
         Event::Lifecycle,
         format_args!("serving {} on http://{bound}", settings.root.display()),
@@ -171,8 +175,7 @@ pub fn single(settings: &Settings, site: Site) -> Result<Exit, StartError> {
     server.run()
 }
 
-/// With `--metrics`, binds its socket and maps counters for every worker, and prints the
-/// `metrics on http://ADDR:PORT` line (before `listening on`, which scripts wait for).
+/// With `--metrics`, binds its socket and maps counters for every worker.
 pub fn bind_metrics(settings: &Settings) -> Result<Option<Endpoint>, StartError> {
     let Some(addr) = settings.metrics else {
         return Ok(None);
@@ -180,9 +183,9 @@ pub fn bind_metrics(settings: &Settings) -> Result<Option<Endpoint>, StartError>
     let listen_error = |source| StartError::Listen { addr, source };
     let socket = listener::bind(addr, Sharing::Exclusive).map_err(listen_error)?;
     let bound = listener::local_addr(&socket).map_err(listen_error)?;
-    let endpoint = Endpoint::new(socket, settings.workers).map_err(listen_error)?;
-    endpoint::announce(bound);
-    Ok(Some(endpoint))
+    Endpoint::new(socket, bound, settings.workers)
+        .map(Some)
+        .map_err(listen_error)
 }
 
 /// Prints the line tests and scripts wait for; if stdout is gone, serving still makes sense.

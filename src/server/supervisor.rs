@@ -71,6 +71,9 @@ pub fn run(settings: &Settings) -> Result<Exit, StartError> {
     }
     drop(readiness);
     start::announce(bound);
+    if let Some(endpoint) = &metrics {
+        endpoint.announce();
+    }
 
     let mut stopping = false;
     let mut all_clean = true;

@@ -7,7 +7,7 @@
 //! answers it) and sums every worker's block, so any scrape shows the whole server. A scrape
 //! is bounded: `SCRAPE_HEAD_BYTES` of head, `SCRAPE_TIMEOUT` in all.
 
-use std::io;
+use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::rc::Rc;
@@ -33,16 +33,28 @@ const METRICS_PATH: &[u8] = b"/metrics";
 /// The metrics socket and counters, before the server that uses them starts.
 pub struct Endpoint {
     socket: Socket,
+    /// Where `socket` listens, with the port chosen for port 0.
+    addr: SocketAddr,
     counters: Rc<SharedCounters>,
 }
 
 impl Endpoint {
-    /// Serves on the listening `socket`, with counters mapped for `workers` processes.
-    pub fn new(socket: Socket, workers: usize) -> io::Result<Endpoint> {
+    /// Serves on the listening `socket`, bound at `addr`, with counters mapped for `workers`
+    /// processes.
+    pub fn new(socket: Socket, addr: SocketAddr, workers: usize) -> io::Result<Endpoint> {
         Ok(Endpoint {
             socket,
+            addr,
             counters: Rc::new(Metrics::counters(workers)?),
         })
+    }
+
+    /// Prints `metrics on http://ADDR:PORT`, after the `listening on` line that scripts (and
+    /// the tests) wait for first; with stdout gone, serving still makes sense.
+    pub fn announce(&self) {
+        let mut stdout = io::stdout().lock();
+        let _ = writeln!(stdout, "metrics on http://{}", self.addr);
+        let _ = stdout.flush();
     }
 
     /// The endpoint as worker `worker` serves it: the same socket (a new descriptor) and
@@ -59,15 +71,6 @@ impl Endpoint {
 
 /// One process's metrics and the task that serves them.
 pub type WorkerMetrics = (Rc<Metrics>, MetricsListener);
-
-/// Prints the line scripts wait for to learn the metrics port; with stdout gone, serving
-/// still makes sense.
-pub fn announce(bound: SocketAddr) {
-    use std::io::Write;
-    let mut stdout = io::stdout().lock();
-    let _ = writeln!(stdout, "metrics on http://{bound}");
-    let _ = stdout.flush();
-}
 
 /// The task that accepts scrapes. It ends when a drain begins.
 pub struct MetricsListener {
