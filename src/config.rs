@@ -13,6 +13,7 @@ use crate::http::cors::{self, Cors};
 use crate::http::header_rules::{HeaderRule, HeaderRules};
 use crate::http::mime::ContentType;
 use crate::runtime::error_log::Level;
+use crate::server::access_log::LogFormat;
 use crate::server::extra_fields::ExtraFields;
 use crate::server::proxies::{PROXY_HEADER_TIMEOUT_DEFAULT_SECS, ProxyOptions};
 use crate::server::shared::Timeouts;
@@ -205,6 +206,34 @@ pub struct Config {
     /// is closed without a response after.
     #[arg(long, default_value_t = PROXY_HEADER_TIMEOUT_DEFAULT_SECS, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECS))]
     pub proxy_timeout: u64,
+
+    /// A URL path (e.g. /healthz) answered 200 "ok" while serving and 503 once a shutdown has
+    /// begun, before any file lookup, for a load balancer's health check.
+    #[arg(long, value_name = "PATH", value_parser = parse_health_path)]
+    pub health_path: Option<String>,
+
+    /// Seconds to go on serving normally after SIGINT/SIGTERM, with only the health check
+    /// failing, before the drain begins: longer than the balancer needs to mark the server
+    /// down (check interval x fall count). A second signal drains at once.
+    #[arg(long, default_value_t = 0, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=MAX_TIMEOUT_SECS))]
+    pub shutdown_delay: u64,
+
+    /// Serve Prometheus metrics at http://ADDR:PORT/metrics, on a listener of their own (port 0
+    /// picks one, printed as `metrics on http://ADDR:PORT`).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics: Option<SocketAddr>,
+
+    /// Access-log line format: `combined` (Apache/nginx) or `json` (one object per line).
+    #[arg(long, value_enum, default_value_t = LogFormat::Combined)]
+    pub log_format: LogFormat,
+}
+
+/// A health path is matched as sent: an absolute path of visible ASCII.
+fn parse_health_path(value: &str) -> Result<String, String> {
+    if !value.starts_with('/') || !value.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("must be a URL path starting with /, e.g. /healthz".to_string());
+    }
+    Ok(value.to_string())
 }
 
 /// More pool threads than this is a typo, not a plan.
@@ -318,6 +347,11 @@ impl Config {
                     .map(|name| name.as_bytes().into()),
                 header_timeout: Duration::from_secs(self.proxy_timeout),
             },
+
+            health_path: self.health_path.clone(),
+            shutdown_delay: Duration::from_secs(self.shutdown_delay),
+            metrics: self.metrics,
+            log_format: self.log_format,
         }
     }
 }

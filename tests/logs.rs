@@ -585,3 +585,69 @@ fn a_stalled_writer_loses_no_access_log_line() {
     let lines = text.iter().filter(|&&b| b == b'\n').count();
     assert_eq!(lines, REQUESTS, "{}", server.stderr());
 }
+
+/// `--log-format json`: one JSON object per line, parsed here by Python's `json`; odd bytes
+/// in the request line come out escaped, and every line is still valid JSON.
+#[test]
+fn json_access_log_lines_parse_with_escaped_client_bytes() {
+    let dir = TempDir::new();
+    let log = dir.path().join("access.log");
+    let server = Server::start(&[
+        "--access-log",
+        log.to_str().unwrap(),
+        "--log-format",
+        "json",
+    ]);
+    server.write("a.txt", "alpha\n");
+    let mut conn = server.connect();
+    conn.send(
+        "GET /a.txt?n=1 HTTP/1.1\r\nHost: x\r\nUser-Agent: agent \"q\"\r\nReferer: http://r/\r\n\r\n",
+    );
+    assert_eq!(conn.read_response().status, 200);
+    let mut odd = server.connect();
+    odd.send(b"GET /odd\"\\\xff\xc3\xa9 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let _ = odd.read_until_close();
+    let lines = poll_lines(&log, |lines| lines.len() == 2);
+    const SCRIPT: &str = r#"
+import json, sys
+for line in sys.stdin:
+    o = json.loads(line)
+    print(json.dumps([o["time"], o["remote_addr"], o["method"], o["path"], o["protocol"],
+                      o["status"], o["bytes_sent"], o["referer"], o["user_agent"],
+                      o["request_time"]]))
+"#;
+    let mut child = Command::new("python3")
+        .args(["-c", SCRIPT])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let text = lines.join("\n") + "\n";
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "not JSON: {text}");
+    let parsed = String::from_utf8(output.stdout).unwrap();
+    let rows: Vec<&str> = parsed.lines().collect();
+    assert_eq!(rows.len(), 2, "{parsed}");
+    assert!(
+        rows[0].contains(
+            r#""127.0.0.1", "GET", "/a.txt?n=1", "HTTP/1.1", 200, 6, "http://r/", "agent \"q\"""#
+        ),
+        "{}",
+        rows[0]
+    );
+    assert!(rows[0].starts_with("[\"20"), "{}", rows[0]);
+    // The quote and backslash round-trip, the lone 0xff byte reads back as U+00FF, and the
+    // valid UTF-8 (é) is kept.
+    assert!(
+        rows[1].contains(r#""/odd\"\\\u00ff\u00e9""#),
+        "{}\nraw line: {}",
+        rows[1],
+        lines[1]
+    );
+}

@@ -67,6 +67,8 @@ pub struct Head<'a> {
     pub www_authenticate: Option<&'a [u8]>,
     /// `Cache-Control: private`: the response was given to credentials (RFC 9111 §3.5).
     pub private: bool,
+    /// `Cache-Control: no-store`: the answer is of the moment (a health check).
+    pub no_store: bool,
 }
 
 /// What a CORS preflight is told beyond the allowed origin.
@@ -104,6 +106,7 @@ impl<'a> Head<'a> {
             preflight: None,
             www_authenticate: None,
             private: false,
+            no_store: false,
         }
     }
 
@@ -147,6 +150,9 @@ impl<'a> Head<'a> {
         }
         if self.private {
             out.extend_from_slice(b"\r\nCache-Control: private");
+        }
+        if self.no_store {
+            out.extend_from_slice(b"\r\nCache-Control: no-store");
         }
         // One Vary field naming all that apply (RFC 9110 §12.5.5).
         let vary = [

@@ -72,7 +72,12 @@ pub struct EventLoop<T: Task> {
     shutdown_requested: Option<Duration>,
     /// Set once a shutdown has begun: when the loop gives up on the tasks still running.
     drain_deadline: Option<Instant>,
+    /// Told how long each turn ran (`on_turn`); `None` costs nothing.
+    turn_hook: Option<TurnHook>,
 }
+
+/// Called after each turn with the time it spent between `epoll_wait` calls.
+pub type TurnHook = Box<dyn FnMut(Duration)>;
 
 impl<T: Task> EventLoop<T> {
     pub fn new() -> io::Result<EventLoop<T>> {
@@ -89,12 +94,20 @@ impl<T: Task> EventLoop<T> {
             notifier: Notifier::default(),
             shutdown_requested: None,
             drain_deadline: None,
+            turn_hook: None,
         })
     }
 
     /// A handle through which anything may wake this loop's tasks, without a `Context`.
     pub fn notifier(&self) -> Notifier {
         self.notifier.clone()
+    }
+
+    /// Has `hook` told, before each wait, how long the turn before it ran: from the clock
+    /// read after one `epoll_wait` to the one read before the next, so it costs no clock
+    /// read of its own.
+    pub fn on_turn(&mut self, hook: TurnHook) {
+        self.turn_hook = Some(hook);
     }
 
     /// Adds a task and registers its fd.
@@ -113,8 +126,9 @@ impl<T: Task> EventLoop<T> {
     /// Turns the loop until no task is left, or a shutdown's drain time runs out.
     /// Only a failing epoll is an error.
     pub fn run(&mut self) -> io::Result<Exit> {
+        let mut busy_since = None;
         while self.live_tasks > 0 {
-            self.turn()?;
+            self.turn(&mut busy_since)?;
             if self.live_tasks > 0 && self.drain_deadline.is_some_and(|d| d <= Instant::now()) {
                 return Ok(Exit::DrainExpired {
                     abandoned: self.live_tasks,
@@ -134,16 +148,21 @@ impl<T: Task> EventLoop<T> {
         };
         self.timers
             .insert(Instant::now() + max_wait, nobody.to_u64());
-        self.turn()
+        self.turn(&mut None)
     }
 
-    fn turn(&mut self) -> io::Result<()> {
+    fn turn(&mut self, busy_since: &mut Option<Instant>) -> io::Result<()> {
         while let Some(task) = self.notifier.take_one() {
             self.wake(task, |wake| wake.notified = true);
         }
-        let timeout = self.timeout(Instant::now());
+        let before_wait = Instant::now();
+        if let (Some(hook), Some(since)) = (&mut self.turn_hook, *busy_since) {
+            hook(before_wait.saturating_duration_since(since));
+        }
+        let timeout = self.timeout(before_wait);
         self.epoll.wait(&mut self.events, timeout)?;
         let now = Instant::now();
+        *busy_since = Some(now);
         let wall_clock = SystemTime::now();
 
         // The buffer is lent out while the tasks it names are woken, then put back for reuse.

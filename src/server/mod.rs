@@ -1,8 +1,8 @@
 //! The server: the kinds of task it runs, and how they are started and wired together.
 //!
 //! It owns the task kinds (`listener`, `conn` for a connection, `signals`, `log_flusher`,
-//! `cache_sweeper`, `pool_task` for the worker pool's `jobs`) and the `ServerTask` enum the loop runs them as; what they share
-//! (`shared`, `slots`, `idle`); the request → reply decision (`handler`) and the reply → bytes
+//! `cache_sweeper`, `pool_task` for the worker pool's `jobs`, `metrics`) and the `ServerTask` enum the loop runs them as; what they share
+//! (`shared`, `slots`, `idle`); the health check (`health`); the request → reply decision (`handler`) and the reply → bytes
 //! renderer (`render`), with the fields the operator adds (`extra_fields`); the access log (`access_log`); start-up (`start`) and the worker
 //! supervisor (`supervisor`); and `simulate`, a connection driven over memory. It may use
 //! `runtime`, `site`, `http` and `sys`. Only the top (`lib.rs`) calls `start` and
@@ -13,10 +13,12 @@ pub mod cache_sweeper;
 pub mod conn;
 pub mod extra_fields;
 pub mod handler;
+pub mod health;
 pub mod idle;
 pub mod jobs;
 pub mod listener;
 pub mod log_flusher;
+pub mod metrics;
 pub mod pool_task;
 pub mod proxies;
 pub mod render;
@@ -35,6 +37,7 @@ use crate::server::cache_sweeper::CacheSweeper;
 use crate::server::conn::Connection;
 use crate::server::listener::Listener;
 use crate::server::log_flusher::LogFlusher;
+use crate::server::metrics::endpoint::{MetricsListener, Scrape};
 use crate::server::pool_task::PoolTask;
 use crate::server::signals::SignalWatcher;
 use crate::sys::epoll::Interest;
@@ -51,6 +54,15 @@ pub enum ServerTask {
     CacheSweep(CacheSweeper),
     /// Collects the worker pool's finished jobs and wakes the tasks that wait for them.
     Pool(PoolTask),
+    /// `--metrics`: accepts scrapes, and answers one.
+    Metrics(MetricsListener),
+    Scrape(Box<Scrape>),
+}
+
+impl From<Scrape> for ServerTask {
+    fn from(scrape: Scrape) -> ServerTask {
+        ServerTask::Scrape(Box::new(scrape))
+    }
 }
 
 /// How the listener hands over a connection it accepted, without naming this enum.
@@ -70,6 +82,8 @@ impl Task for ServerTask {
             ServerTask::Signals(signals) => Some((signals.fd(), Interest::READABLE)),
             ServerTask::Pool(pool) => pool.fd().map(|fd| (fd, Interest::READABLE)),
             ServerTask::LogFlush(_) | ServerTask::CacheSweep(_) => None,
+            ServerTask::Metrics(metrics) => Some((metrics.fd(), Interest::READABLE)),
+            ServerTask::Scrape(scrape) => Some((scrape.fd(), Interest::BOTH)),
         }
     }
 
@@ -81,6 +95,8 @@ impl Task for ServerTask {
             ServerTask::LogFlush(flusher) => flusher.resume(wake),
             ServerTask::CacheSweep(sweeper) => sweeper.resume(wake, cx),
             ServerTask::Pool(pool) => pool.resume(wake, cx),
+            ServerTask::Metrics(metrics) => metrics.resume(wake, cx),
+            ServerTask::Scrape(scrape) => scrape.resume(wake, cx),
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::http::range::ByteRange;
 use crate::http::response::{self, ContentRange, Head, Persistence, Preflight};
 use crate::runtime::buffer::OUTPUT_FLUSH_BYTES;
 use crate::server::handler::{self, OnTheFly, Parts, Reply, Selected};
+use crate::server::health;
 use crate::site::compress::CompressedVariant;
 use crate::site::files::StaticFile;
 
@@ -210,6 +211,10 @@ fn render_reply(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Optio
         Reply::Error(status) => {
             head.allow = status == Status::MethodNotAllowed;
             status_page(head, framing.head_only, out);
+            None
+        }
+        Reply::Health { serving } => {
+            health::write(head, serving, framing.head_only, out);
             None
         }
         Reply::NotANavigation => {

@@ -14,7 +14,9 @@ use crate::runtime::pool::Pool;
 use crate::runtime::task::{Notifier, TaskId};
 use crate::server::access_log::AccessLog;
 use crate::server::extra_fields::ExtraFields;
+use crate::server::health::Health;
 use crate::server::jobs::{Compression, JobOutput};
+use crate::server::metrics::{Metrics, Snapshot};
 use crate::server::proxies::ProxyOptions;
 use crate::server::slots::Slots;
 use crate::site::auth::Auth;
@@ -58,6 +60,9 @@ pub struct Shared {
     auth: Option<RefCell<Auth>>,
     /// Who is trusted to name the client (`conn::proxy`).
     proxy: ProxyOptions,
+    /// `--health-path`, and `--metrics` (see `with_health`, `with_metrics`).
+    health: Option<Health>,
+    metrics: Option<Rc<Metrics>>,
 }
 
 impl Shared {
@@ -88,6 +93,8 @@ impl Shared {
             notifier,
             auth: None,
             proxy: ProxyOptions::default(),
+            health: None,
+            metrics: None,
         }
     }
 
@@ -199,5 +206,43 @@ impl Shared {
             return None;
         }
         self.idle_sweeper.take()
+    }
+
+    /// The same, answering the health check `health`.
+    pub fn with_health(self, health: Option<Health>) -> Shared {
+        Shared { health, ..self }
+    }
+
+    /// The same, counting into `metrics`.
+    pub fn with_metrics(self, metrics: Option<Rc<Metrics>>) -> Shared {
+        Shared { metrics, ..self }
+    }
+
+    /// `--health-path`, if given.
+    pub fn health(&self) -> Option<&Health> {
+        self.health.as_ref()
+    }
+
+    /// The counters, with `--metrics`.
+    pub fn metrics(&self) -> Option<&Metrics> {
+        self.metrics.as_deref()
+    }
+
+    /// What the lower layers have counted, for the metrics.
+    pub fn metrics_snapshot(&self) -> Snapshot {
+        let (file_cache_hits, file_cache_misses) = self.files.borrow().hits_and_misses();
+        let (compression_hits, compression_misses) = self
+            .compression
+            .as_ref()
+            .map_or((0, 0), |compression| compression.cache().hits_and_misses());
+        Snapshot {
+            connections_open: self.slots.open() as u64,
+            connections_accepted: self.slots.accepted(),
+            file_cache_hits,
+            file_cache_misses,
+            compression_hits,
+            compression_misses,
+            pool_queue_depth: self.pool.as_ref().map_or(0, |pool| pool.in_flight() as u64),
+        }
     }
 }

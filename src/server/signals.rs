@@ -3,10 +3,17 @@
 //!
 //! SIGHUP runs `reload` (reopen the access and error logs, for logrotate's
 //! `postrotate kill -HUP`, and re-read the `--auth-file`) and the server goes on; nothing in flight is touched. The first
-//! SIGINT or SIGTERM says what is being drained, starts the drain
-//! (`Context::begin_shutdown`) and gives those two signals their default action back; this
-//! task then finishes, so a second one ends the process at once. SIGHUP stays blocked during
-//! the drain: it is ignored, never fatal.
+//! SIGINT or SIGTERM makes the health check fail (`health`), says what is being drained,
+//! starts the drain (`Context::begin_shutdown`) and gives those two signals their default
+//! action back; this task then finishes, so a second one ends the process at once. SIGHUP
+//! stays blocked during the drain: it is ignored, never fatal.
+//!
+//! With `--shutdown-delay`, the first SIGINT or SIGTERM only makes the health check fail;
+//! everything else goes on as before (the listener accepts, keep-alive connections stay
+//! open, responses do not say `Connection: close`) until the delay's deadline, when the
+//! drain starts as above. That gives a load balancer time to see the failing check and stop
+//! sending before any connection closes. A second SIGINT or SIGTERM during the delay is an
+//! operator who will not wait: the drain starts at once, and a third ends the process.
 
 use std::io;
 use std::os::fd::RawFd;
@@ -14,7 +21,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::runtime::error_log::{self, Event};
-use crate::runtime::task::{Context, Step, Wake};
+use crate::runtime::task::{Context, Step, TaskContext, Wake};
 use crate::server::shared::Shared;
 use crate::sys::process::{ServerSignals, signal_name};
 
@@ -22,6 +29,10 @@ pub struct SignalWatcher {
     signals: ServerSignals,
     drain: Duration,
     shared: Rc<Shared>,
+    /// `--shutdown-delay`.
+    delay: Duration,
+    /// The signal that began the delay, while it runs.
+    delaying: Option<i32>,
 }
 
 impl SignalWatcher {
@@ -30,7 +41,14 @@ impl SignalWatcher {
             signals,
             drain,
             shared,
+            delay: Duration::ZERO,
+            delaying: None,
         }
+    }
+
+    /// The same, serving on for `delay` with the health check failing before the drain.
+    pub fn with_delay(self, delay: Duration) -> SignalWatcher {
+        SignalWatcher { delay, ..self }
     }
 
     pub fn fd(&self) -> RawFd {
@@ -44,12 +62,20 @@ impl SignalWatcher {
             loop {
                 match self.signals.read() {
                     Ok(libc::SIGHUP) => reload(&self.shared),
+                    Ok(signal) if self.delaying.is_none() && !self.delay.is_zero() => {
+                        self.begin_delay(signal, cx);
+                    }
                     Ok(signal) => {
-                        self.announce_drain(signal);
-                        cx.begin_shutdown(self.drain);
+                        self.drain_now(signal, cx);
                         break;
                     }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Step::Blocked,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => match self.delaying {
+                        Some(signal) if wake.deadline => {
+                            self.drain_now(signal, cx);
+                            break;
+                        }
+                        _ => return Step::Blocked,
+                    },
                     // An unreadable signalfd cannot tell us anything more; the default action
                     // below still lets a signal end the process.
                     Err(_) => break,
@@ -59,6 +85,33 @@ impl SignalWatcher {
         // If this fails the signals stay blocked; the drain still ends the process.
         let _ = self.signals.restore_default();
         Step::Done
+    }
+
+    /// The first signal with `--shutdown-delay`: fail the health check, serve on.
+    fn begin_delay(&mut self, signal: i32, cx: &mut TaskContext<'_>) {
+        if let Some(health) = self.shared.health() {
+            health.fail();
+        }
+        self.delaying = Some(signal);
+        cx.set_deadline(Some(cx.now() + self.delay));
+        error_log::info(
+            Event::Lifecycle,
+            format_args!(
+                "shutting down ({}): health check failing, serving on for {} s before draining; \
+                 signal again to drain now",
+                signal_name(signal),
+                self.delay.as_secs()
+            ),
+        );
+    }
+
+    fn drain_now<T>(&mut self, signal: i32, cx: &mut Context<'_, T>) {
+        if let Some(health) = self.shared.health() {
+            health.fail();
+        }
+        cx.set_deadline(None);
+        self.announce_drain(signal);
+        cx.begin_shutdown(self.drain);
     }
 
     fn announce_drain(&self, signal: i32) {

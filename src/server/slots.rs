@@ -36,6 +36,8 @@ pub const IDLE_CLOSE_MAX: usize = 32;
 /// See the module documentation. One per event loop, behind an `Rc`.
 pub struct Slots {
     open: Cell<usize>,
+    /// Connections accepted since start, for the metrics.
+    accepted: Cell<u64>,
     max: usize,
     paused_listener: Cell<Option<TaskId>>,
     notifier: Notifier,
@@ -48,6 +50,7 @@ impl Slots {
     pub fn new(max: usize, notifier: Notifier) -> Slots {
         Slots {
             open: Cell::new(0),
+            accepted: Cell::new(0),
             max,
             paused_listener: Cell::new(None),
             notifier,
@@ -58,6 +61,11 @@ impl Slots {
     /// Connections accepted and not yet closed.
     pub fn open(&self) -> usize {
         self.open.get()
+    }
+
+    /// Connections accepted since the server started.
+    pub fn accepted(&self) -> u64 {
+        self.accepted.get()
     }
 
     pub fn at_limit(&self) -> bool {
@@ -103,6 +111,7 @@ impl ConnectionSlot {
     /// Takes a place for a connection just accepted.
     pub fn claim(slots: &Rc<Slots>) -> ConnectionSlot {
         slots.open.set(slots.open.get() + 1);
+        slots.accepted.set(slots.accepted.get() + 1);
         ConnectionSlot {
             slots: Rc::clone(slots),
             idle: None,

@@ -16,12 +16,14 @@ use crate::runtime::error_log::{self, Event, Level};
 use crate::runtime::event_loop::{EventLoop, Exit};
 use crate::runtime::pool::Pool;
 use crate::server::ServerTask;
-use crate::server::access_log::{self, AccessLog};
+use crate::server::access_log::{self, AccessLog, LogFormat};
 use crate::server::cache_sweeper::CacheSweeper;
 use crate::server::extra_fields::ExtraFields;
+use crate::server::health::Health;
 use crate::server::jobs::{Compression, POOL_QUEUE_JOBS};
 use crate::server::listener::{self, Listener, Sharing};
 use crate::server::log_flusher::LogFlusher;
+use crate::server::metrics::endpoint::{Endpoint, WorkerMetrics};
 use crate::server::pool_task::PoolTask;
 use crate::server::proxies::ProxyOptions;
 use crate::server::shared::{Shared, Timeouts};
@@ -61,6 +63,14 @@ pub struct Settings {
     pub auth: Option<AuthOptions>,
     /// `--proxy-protocol`, `--trusted-proxy`, `--real-ip-header`, `--proxy-timeout`.
     pub proxy: ProxyOptions,
+    /// `--health-path`.
+    pub health_path: Option<String>,
+    /// `--shutdown-delay`: serving on with the health check failing, before the drain.
+    pub shutdown_delay: Duration,
+    /// `--metrics`.
+    pub metrics: Option<SocketAddr>,
+    /// `--log-format`.
+    pub log_format: LogFormat,
 }
 
 /// Why the server could not start (or, for `EventLoop`, keep running).
@@ -169,13 +179,34 @@ pub fn single(settings: &Settings, site: Site) -> Result<Exit, StartError> {
     let listen_error = |source| StartError::Listen { addr, source };
     let socket = listener::bind(addr, Sharing::Exclusive).map_err(listen_error)?;
     let bound = listener::local_addr(&socket).map_err(listen_error)?;
-    let server = Prepared::new(settings, site, socket)?;
+    let endpoint = bind_metrics(settings)?;
+    let metrics = match &endpoint {
+        Some(endpoint) => Some(endpoint.for_worker(0).map_err(StartError::EventLoop)?),
+        None => None,
+    };
+    let server = Prepared::new(settings, site, socket, metrics)?;
     announce(bound);
+    if let Some(endpoint) = endpoint {
+        endpoint.announce();
+    }
     error_log::info(
         Event::Lifecycle,
         format_args!("serving {} on http://{bound}", settings.root.display()),
     );
     server.run()
+}
+
+/// With `--metrics`, binds its socket and maps counters for every worker.
+pub fn bind_metrics(settings: &Settings) -> Result<Option<Endpoint>, StartError> {
+    let Some(addr) = settings.metrics else {
+        return Ok(None);
+    };
+    let listen_error = |source| StartError::Listen { addr, source };
+    let socket = listener::bind(addr, Sharing::Exclusive).map_err(listen_error)?;
+    let bound = listener::local_addr(&socket).map_err(listen_error)?;
+    Endpoint::new(socket, bound, settings.workers)
+        .map(Some)
+        .map_err(listen_error)
 }
 
 /// Prints the line tests and scripts wait for; if stdout is gone, serving still makes sense.
@@ -200,8 +231,9 @@ pub fn serve(
     site: Site,
     socket: Socket,
     ready: Option<PipeWriter>,
+    metrics: Option<WorkerMetrics>,
 ) -> Result<Exit, StartError> {
-    let server = Prepared::new(settings, site, socket)?;
+    let server = Prepared::new(settings, site, socket, metrics)?;
     if let Some(mut ready) = ready {
         // A supervisor that is gone has nobody to tell; the worker serves all the same.
         let _ = ready.write_all(b"+");
@@ -234,13 +266,22 @@ struct Prepared {
 }
 
 impl Prepared {
-    fn new(settings: &Settings, site: Site, socket: Socket) -> Result<Prepared, StartError> {
+    fn new(
+        settings: &Settings,
+        site: Site,
+        socket: Socket,
+        metrics: Option<WorkerMetrics>,
+    ) -> Result<Prepared, StartError> {
         // Before any thread starts: threads inherit the blocked signal mask, and a thread that
         // did not block SIGTERM would take it with the default action, killing the process.
         let signals = ServerSignals::new().map_err(StartError::Signals)?;
         error_log::start_writer().map_err(error_log_error(settings))?;
         let log = match &settings.access_log {
-            Some(path) => Some(AccessLog::open(path).map_err(access_log_error(path))?),
+            Some(path) => Some(
+                AccessLog::open(path)
+                    .map_err(access_log_error(path))?
+                    .with_format(settings.log_format),
+            ),
             None => None,
         };
         let mut event_loop = EventLoop::new().map_err(StartError::EventLoop)?;
@@ -249,6 +290,7 @@ impl Prepared {
         let compression = settings
             .compress
             .map(|level| Compression::new(level, settings.compress_cache_bytes));
+        let (metrics, metrics_listener) = metrics.unzip();
         let shared = Rc::new(
             Shared::new(
                 site,
@@ -261,15 +303,28 @@ impl Prepared {
             )
             .with_jobs(pool, compression)
             .with_auth(load_auth(settings)?)
-            .with_proxy(settings.proxy.clone()),
+            .with_proxy(settings.proxy.clone())
+            .with_health(settings.health_path.as_deref().map(Health::new))
+            .with_metrics(metrics),
         );
         event_loop
-            .spawn(ServerTask::Signals(Box::new(SignalWatcher::new(
-                signals,
-                settings.drain_timeout,
-                Rc::clone(&shared),
-            ))))
+            .spawn(ServerTask::Signals(Box::new(
+                SignalWatcher::new(signals, settings.drain_timeout, Rc::clone(&shared))
+                    .with_delay(settings.shutdown_delay),
+            )))
             .map_err(StartError::EventLoop)?;
+        if let Some(listener) = metrics_listener {
+            event_loop
+                .spawn(ServerTask::Metrics(listener))
+                .map_err(StartError::EventLoop)?;
+            let observed = Rc::clone(&shared);
+            event_loop.on_turn(Box::new(move |busy| {
+                if let Some(metrics) = observed.metrics() {
+                    metrics.turn(busy);
+                    metrics.publish(&observed.metrics_snapshot());
+                }
+            }));
+        }
         if let Some(log) = shared.access_log() {
             let flusher = event_loop
                 .spawn(ServerTask::LogFlush(LogFlusher::new(Rc::clone(&shared))))

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use crate::runtime::error_log::{self, Event};
 use crate::runtime::event_loop::Exit;
 use crate::server::listener::{self, Sharing};
+use crate::server::metrics::endpoint::{Endpoint, WorkerMetrics};
 use crate::server::start::{self, Settings, StartError};
 use crate::sys::process::{self, Forked};
 
@@ -37,6 +38,8 @@ pub const WORKER_RESTART_BACKOFF: Duration = Duration::from_secs(1);
 struct Worker {
     pid: libc::pid_t,
     started: Instant,
+    /// Its block of the metrics counters; a restarted worker takes over the block.
+    index: usize,
 }
 
 pub fn run(settings: &Settings) -> Result<Exit, StartError> {
@@ -44,6 +47,8 @@ pub fn run(settings: &Settings) -> Result<Exit, StartError> {
     let listen_error = |source| StartError::Listen { addr, source };
     let reservation = listener::reserve(addr).map_err(listen_error)?;
     let bound = listener::local_addr(&reservation).map_err(listen_error)?;
+    // Before the fork: every worker inherits the socket and the counters' mapping.
+    let metrics = start::bind_metrics(settings)?;
     process::block_supervisor_signals().map_err(StartError::Signals)?;
 
     let (reader, writer) = io::pipe().map_err(StartError::Workers)?;
@@ -52,8 +57,8 @@ pub fn run(settings: &Settings) -> Result<Exit, StartError> {
         writer: Some(writer),
     };
     let mut workers = Vec::with_capacity(settings.workers);
-    for _ in 0..settings.workers {
-        match start_worker(settings, bound, &mut readiness)? {
+    for index in 0..settings.workers {
+        match start_worker(settings, bound, &mut readiness, index, metrics.as_ref())? {
             Started::Parent(worker) => workers.push(worker),
             Started::Worker(result) => return result,
         }
@@ -66,6 +71,9 @@ pub fn run(settings: &Settings) -> Result<Exit, StartError> {
     }
     drop(readiness);
     start::announce(bound);
+    if let Some(endpoint) = &metrics {
+        endpoint.announce();
+    }
 
     let mut stopping = false;
     let mut all_clean = true;
@@ -88,7 +96,9 @@ pub fn run(settings: &Settings) -> Result<Exit, StartError> {
                     if worker.started.elapsed() < WORKER_RESTART_BACKOFF {
                         thread::sleep(WORKER_RESTART_BACKOFF);
                     }
-                    match start_worker(settings, bound, &mut Readiness::default())? {
+                    let mut readiness = Readiness::default();
+                    let metrics = metrics.as_ref();
+                    match start_worker(settings, bound, &mut readiness, worker.index, metrics)? {
                         Started::Parent(worker) => workers.push(worker),
                         Started::Worker(result) => return result,
                     }
@@ -168,6 +178,8 @@ fn start_worker(
     settings: &Settings,
     bound: SocketAddr,
     readiness: &mut Readiness,
+    index: usize,
+    metrics: Option<&Endpoint>,
 ) -> Result<Started, StartError> {
     let supervisor = libc::pid_t::try_from(std::process::id()).unwrap_or(0);
     // The supervisor never starts a thread, so the fork's precondition holds.
@@ -175,12 +187,20 @@ fn start_worker(
         Forked::Parent { child } => Ok(Started::Parent(Worker {
             pid: child,
             started: Instant::now(),
+            index,
         })),
         Forked::Child => {
             // The worker reports on its copy of the write end; the read end is not its own.
             readiness.reader = None;
             let ready = readiness.writer.take();
-            Ok(Started::Worker(worker(settings, bound, supervisor, ready)))
+            let metrics = match metrics.map(|endpoint| endpoint.for_worker(index)) {
+                Some(Ok(metrics)) => Some(metrics),
+                Some(Err(e)) => return Ok(Started::Worker(Err(StartError::Workers(e)))),
+                None => None,
+            };
+            Ok(Started::Worker(worker(
+                settings, bound, supervisor, ready, metrics,
+            )))
         }
     }
 }
@@ -191,6 +211,7 @@ fn worker(
     bound: SocketAddr,
     supervisor: libc::pid_t,
     ready: Option<PipeWriter>,
+    metrics: Option<WorkerMetrics>,
 ) -> Result<Exit, StartError> {
     process::leave_process_group().map_err(StartError::Workers)?;
     process::terminate_with_parent(supervisor).map_err(StartError::Workers)?;
@@ -200,5 +221,5 @@ fn worker(
     };
     let socket = listener::bind(bound, Sharing::ReusePort).map_err(listen_error)?;
     let site = start::open_site(settings)?;
-    start::serve(settings, site, socket, ready)
+    start::serve(settings, site, socket, ready, metrics)
 }

@@ -91,6 +91,9 @@ struct Entry {
 #[derive(Default)]
 pub struct FileCache {
     entries: HashMap<Box<[u8]>, Entry>,
+    /// Lookups answered from the cache, and those that resolved the path on disk.
+    hits: u64,
+    misses: u64,
 }
 
 impl FileCache {
@@ -114,8 +117,10 @@ impl FileCache {
             })
         });
         if let Some(files) = cached {
+            self.hits += 1;
             return Ok(Lookup::File(files));
         }
+        self.misses += 1;
 
         let identity = match site.resolve(path) {
             Ok(Resource::File(file)) => file,
@@ -144,6 +149,11 @@ impl FileCache {
             },
         );
         Ok(Lookup::File(files))
+    }
+
+    /// Lookups answered from the cache, and those that went to the file system.
+    pub fn hits_and_misses(&self) -> (u64, u64) {
+        (self.hits, self.misses)
     }
 
     /// No file is cached: a sweep has nothing to watch.

@@ -10,6 +10,7 @@ pub mod epoll;
 pub mod eventfd;
 pub mod file;
 pub mod process;
+pub mod shared_memory;
 pub mod socket;
 
 use std::io;

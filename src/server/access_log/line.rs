@@ -6,6 +6,17 @@ use std::io::Write;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::runtime::error_log::civil_from_days;
+use crate::server::access_log::json;
+
+/// `--log-format`: how each line is written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// The Combined Log Format plus the time taken (see the module `access_log`).
+    #[default]
+    Combined,
+    /// One JSON object per line (see `access_log::json`).
+    Json,
+}
 
 /// One response's line while its body is being sent.
 pub struct PendingLine {
@@ -16,6 +27,8 @@ pub struct PendingLine {
     user_agent: Vec<u8>,
     received_at: Instant,
     pub body_sent: u64,
+    /// Written as JSON (`--log-format json`), not in the Combined format.
+    json: bool,
 }
 
 impl PendingLine {
@@ -28,6 +41,15 @@ impl PendingLine {
             user_agent: Vec::new(),
             received_at,
             body_sent: 0,
+            json: false,
+        }
+    }
+
+    /// The same line, to be finished in `format` (the one its start was written in).
+    pub fn with_format(self, format: LogFormat) -> PendingLine {
+        PendingLine {
+            json: format == LogFormat::Json,
+            ..self
         }
     }
 
@@ -39,6 +61,19 @@ impl PendingLine {
 
     /// The finished line, newline included.
     pub fn finish(mut self, now: Instant) -> Vec<u8> {
+        if self.json {
+            let took = now.saturating_duration_since(self.received_at);
+            let (status, sent) = (self.status, self.body_sent);
+            json::finish(
+                &mut self.start,
+                status,
+                sent,
+                &self.referer,
+                &self.user_agent,
+                took,
+            );
+            return self.start;
+        }
         let line = &mut self.start;
         line.extend_from_slice(itoa::Buffer::new().format(self.status).as_bytes());
         line.push(b' ');

@@ -27,6 +27,7 @@
 //! dropped either way are reported in the error log.
 
 pub mod book;
+mod json;
 pub mod line;
 mod writer;
 
@@ -40,6 +41,7 @@ use std::time::{Instant, SystemTime};
 
 use crate::runtime::error_log::{self, Event};
 use crate::runtime::task::TaskId;
+pub use crate::server::access_log::line::LogFormat;
 use crate::server::access_log::line::{LogClock, escape};
 use crate::server::access_log::writer::{WholeLines, newlines, open_destination};
 
@@ -63,6 +65,7 @@ pub struct AccessLog {
     /// Lines dropped since the error log last said so.
     unreported_drops: Cell<u64>,
     clock: RefCell<LogClock>,
+    format: LogFormat,
 }
 
 /// What the loop hands the writer thread, in order.
@@ -117,7 +120,17 @@ impl AccessLog {
             dropped_lines: Cell::new(0),
             unreported_drops: Cell::new(0),
             clock: RefCell::new(LogClock::default()),
+            format: LogFormat::Combined,
         })
+    }
+
+    /// The same log, writing lines in `format`.
+    pub fn with_format(self, format: LogFormat) -> AccessLog {
+        AccessLog { format, ..self }
+    }
+
+    pub fn format(&self) -> LogFormat {
+        self.format
     }
 
     /// Names the task to notify when lines are waiting.
@@ -221,6 +234,9 @@ impl AccessLog {
 
     /// Starts the line for a request: everything up to the status.
     pub fn begin(&self, peer: Option<IpAddr>, request_line: &[u8], now: SystemTime) -> Vec<u8> {
+        if self.format == LogFormat::Json {
+            return json::begin(peer, request_line, now);
+        }
         let mut line = Vec::with_capacity(160);
         match peer {
             // Writing into a Vec cannot fail.
@@ -256,6 +272,7 @@ mod tests {
             dropped_lines: Cell::new(0),
             unreported_drops: Cell::new(0),
             clock: RefCell::new(LogClock::default()),
+            format: LogFormat::Combined,
         };
         let start = log.begin(
             Some("127.0.0.1".parse().unwrap()),

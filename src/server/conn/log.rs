@@ -59,7 +59,7 @@ impl LogHook {
     ) -> Option<PendingLine> {
         let hooked = self.hooked.as_deref()?;
         let start = hooked.log.begin(client, request_line, cx.wall_clock());
-        Some(PendingLine::new(start, cx.now()))
+        Some(PendingLine::new(start, cx.now()).with_format(hooked.log.format()))
     }
 
     /// The connection's client is `peer` from now on (named by a PROXY header).

@@ -71,6 +71,7 @@ use crate::server::access_log::line::PendingLine;
 use crate::server::conn::log::LogHook;
 use crate::server::handler::Reply;
 use crate::server::jobs::JobOutput;
+use crate::server::metrics::TimeoutKind;
 use crate::server::render::FileBody;
 use crate::server::shared::Shared;
 use crate::server::slots::ConnectionSlot;
@@ -422,6 +423,9 @@ impl<S: Transport> Connection<S> {
 
     /// The current state's deadline has passed.
     fn on_deadline(&mut self, cx: &mut TaskContext<'_>) {
+        if let Some(metrics) = self.shared.metrics() {
+            metrics.timed_out(self.timeout_kind());
+        }
         self.state = match std::mem::replace(&mut self.state, State::Done) {
             // A head or a body begun but not finished in time: tell the client (RFC 9110
             // §15.5.9). Empty lines count as a begun head.
@@ -438,6 +442,17 @@ impl<S: Transport> Connection<S> {
             State::AwaitAuth { auth, deadline } => self.auth_deadline(auth, deadline, cx),
             _ => State::Done,
         };
+    }
+
+    /// What the current state's deadline bounds, for the metrics.
+    fn timeout_kind(&self) -> TimeoutKind {
+        match &self.state {
+            State::ReadHead { .. } if self.input.is_empty() => TimeoutKind::KeepAlive,
+            State::ReadHead { .. } => TimeoutKind::Head,
+            State::DiscardBody { .. } => TimeoutKind::Body,
+            State::Send { .. } | State::Linger { .. } => TimeoutKind::Send,
+            _ => TimeoutKind::Job,
+        }
     }
 
     /// Reads what the socket has into the input buffer (taking storage from the pool), and

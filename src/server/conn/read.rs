@@ -30,12 +30,14 @@ struct Shape {
     body: Body,
     /// `--cors`: the request's `Origin` is allowed.
     cors: Option<Allowed>,
+    method: Method,
 }
 
 impl Shape {
     fn of(request: Request<'_>, cors: Option<Allowed>) -> Shape {
         Shape {
             cors,
+            method: request.method,
             head_only: request.method == Method::Head,
             keep_alive: request.keep_alive,
             expect_continue: request.expect_continue,
@@ -175,6 +177,22 @@ impl<S: Transport> Connection<S> {
         if let Some(line) = &mut log_line {
             line.set_headers(request.referer, request.user_agent);
         }
+        // A load balancer's health check needs no credentials and names no file.
+        let health = self
+            .shared
+            .health()
+            .and_then(|health| health.reply(&request));
+        if let Some(reply) = health {
+            let cors = self.shared.extra_fields().cors.allow(request.cors.origin);
+            return self.hold(
+                head_len,
+                Shape::of(request, cors),
+                reply,
+                false,
+                log_line,
+                cx,
+            );
+        }
         // Credentials are judged on the normalised path before the handler looks anything up.
         let (reply, private) = match self.access(&request, cx.now()) {
             Access::Open => (self.reply(&request, cx), false),
@@ -242,6 +260,9 @@ impl<S: Transport> Connection<S> {
         log_line: Option<PendingLine>,
         cx: &mut TaskContext<'_>,
     ) -> State {
+        if let Some(metrics) = self.shared.metrics() {
+            metrics.request(shape.method, reply.status());
+        }
         self.slot.note_request();
 
         // A client that sent `Expect: 100-continue` may be holding its body back; rather than
@@ -351,6 +372,9 @@ impl<S: Transport> Connection<S> {
         let date = self.shared.date(cx.wall_clock());
         self.shared.buffers().fill_output(&mut self.output);
         let rendered = render::render_fatal(status, &date, &mut self.output);
+        if let Some(metrics) = self.shared.metrics() {
+            metrics.refused(status);
+        }
         self.log.responded(line, &rendered, &self.output);
         State::Send {
             file: None,

@@ -214,6 +214,9 @@ impl<S: Transport> Connection<S> {
     ) -> Written {
         match result {
             Ok(n) => {
+                if let Some(metrics) = self.shared.metrics() {
+                    metrics.sent(n as u64);
+                }
                 budget.send_bytes = budget.send_bytes.saturating_sub(n);
                 *deadline = cx.now() + self.shared.timeouts().send;
                 Written::Bytes(n)

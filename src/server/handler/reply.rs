@@ -41,6 +41,8 @@ pub enum Reply {
     Compress(Box<PendingVariant>),
     /// 401 with this `WWW-Authenticate` challenge (see `site::auth`).
     Unauthorized(Rc<[u8]>),
+    /// The `--health-path` check: 200 while serving, 503 once a shutdown has begun.
+    Health { serving: bool },
     /// An error status with the page configured for it.
     ErrorPage {
         status: Status,
@@ -70,6 +72,8 @@ impl Reply {
             | Reply::Preflight { .. }
             | Reply::Compress(_) => Status::Ok,
             Reply::Error(status) | Reply::ErrorPage { status, .. } => *status,
+            Reply::Health { serving: true } => Status::Ok,
+            Reply::Health { serving: false } => Status::ServiceUnavailable,
             Reply::NotANavigation => Status::NotFound,
             Reply::Unauthorized(_) => Status::Unauthorized,
         }

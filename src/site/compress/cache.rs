@@ -108,6 +108,9 @@ pub struct CompressedCache {
     oldest: usize,
     newest: usize,
     in_flight: HashMap<VariantKey, Vec<u64>>,
+    /// Lookups that found a result, and those that did not.
+    hits: u64,
+    misses: u64,
 }
 
 impl CompressedCache {
@@ -121,6 +124,8 @@ impl CompressedCache {
             oldest: NIL,
             newest: NIL,
             in_flight: HashMap::new(),
+            hits: 0,
+            misses: 0,
         }
     }
 
@@ -147,7 +152,11 @@ impl CompressedCache {
     /// The cached result for `key`, marked as just used: `Some(None)` means identity. Unlike
     /// `begin`, a miss registers nobody.
     pub fn lookup(&mut self, key: VariantKey) -> Option<Option<Rc<CompressedVariant>>> {
-        let slot = *self.entries.get(&key)?;
+        let Some(&slot) = self.entries.get(&key) else {
+            self.misses += 1;
+            return None;
+        };
+        self.hits += 1;
         self.unlink(slot);
         self.push_newest(slot);
         let entry = self.slots.get(slot)?.as_ref()?;
@@ -215,6 +224,10 @@ impl CompressedCache {
     }
 
     /// The bytes the entries account for; never above the capacity.
+    pub fn hits_and_misses(&self) -> (u64, u64) {
+        (self.hits, self.misses)
+    }
+
     pub fn used_bytes(&self) -> usize {
         self.used_bytes
     }
