@@ -92,7 +92,8 @@ impl Reply {
 pub struct Selected {
     pub file: Rc<StaticFile>,
     pub encoding: Option<Coding>,
-    /// Variants exist, so the choice depended on Accept-Encoding: say so to caches.
+    /// Variants exist (or were not looked for yet), so the choice depended on
+    /// Accept-Encoding: say so to caches.
     pub vary: bool,
     /// For a coding applied on the fly (`file` is then the identity file).
     pub compressed: Option<OnTheFly>,
@@ -210,9 +211,14 @@ struct Resolver<'a> {
 }
 
 impl Resolver<'_> {
-    fn resolve(&mut self, path: &NormalizedPath<'_>) -> Result<Lookup, Status> {
+    /// `accept_encoding` decides whether the file's precompressed siblings are looked for.
+    fn resolve(
+        &mut self,
+        path: &NormalizedPath<'_>,
+        accept_encoding: Option<&[u8]>,
+    ) -> Result<Lookup, Status> {
         self.files
-            .lookup(self.site, path, self.now)
+            .lookup(self.site, path, accept_encoding, self.now)
             .map_err(status_for)
     }
 }
@@ -241,7 +247,7 @@ fn error_page(
 ) -> Option<Reply> {
     let page = resolver.site.error_page(status.code())?;
     let path = path::normalize(page, path_buffer).ok()?;
-    match resolver.resolve(&path) {
+    match resolver.resolve(&path, None) {
         Ok(Lookup::File(files)) => Some(Reply::ErrorPage {
             status,
             file: files.identity,
@@ -276,7 +282,7 @@ fn decide(
         Ok(path) => path,
         Err(status) => return Reply::Error(status),
     };
-    match resolver.resolve(&path) {
+    match resolver.resolve(&path, request.accept_encoding) {
         Ok(Lookup::File(files)) => {
             let level = compress.as_ref().map(|options| options.level);
             let selected = select(&files, request.accept_encoding, compress);
@@ -315,7 +321,8 @@ fn select(
             .filter(|&coding| files.variant(coding).is_some())
             .collect()
     };
-    let vary = available != CodingSet::EMPTY;
+    // Siblings not looked for yet may exist: the choice may depend on Accept-Encoding.
+    let vary = available != CodingSet::EMPTY || !files.variants_known();
     let mut selected = Selected {
         file: Rc::clone(identity),
         encoding: None,
