@@ -20,7 +20,7 @@ use crate::server::shared::Timeouts;
 use crate::server::start::Settings;
 use crate::site::auth::{AuthOptions, DEFAULT_REALM};
 use crate::site::compress::{COMPRESS_CACHE_DEFAULT_BYTES, Level as CompressLevel};
-use crate::site::files::SiteOptions;
+use crate::site::options::SiteOptions;
 use crate::site::routes::{self, Extension, Fallback, Redirect, Routes};
 
 /// The longest timeout a flag may set (a year): far beyond any use, and far from the point

@@ -160,7 +160,13 @@ fn cors_any_origin() {
         response.header("access-control-expose-headers"),
         Some("ETag, Content-Range, Accept-Ranges")
     );
-    assert_eq!(response.header("vary"), None, "{}", response.summary());
+    // `*` does not depend on the origin (Accept-Encoding may still be named: the file's
+    // precompressed siblings have not been looked for).
+    assert!(
+        !response.header("vary").unwrap_or("").contains("Origin"),
+        "{}",
+        response.summary()
+    );
     // Not a CORS request: nothing to say.
     let plain = get(&server, "/data.json", &[]);
     assert_eq!(plain.header("access-control-allow-origin"), None);
@@ -187,10 +193,12 @@ fn cors_list_echoes_the_origin_with_vary() {
             "{origin}: {}",
             response.summary()
         );
-        assert_eq!(response.header("vary"), Some("Origin"), "{origin}");
+        let vary = response.header("vary").unwrap_or("");
+        assert!(vary.ends_with("Origin"), "{origin}: Vary: {vary}");
     }
     let plain = get(&server, "/data.json", &[]);
-    assert_eq!(plain.header("vary"), Some("Origin"), "{}", plain.summary());
+    let vary = plain.header("vary").unwrap_or("");
+    assert!(vary.ends_with("Origin"), "{}", plain.summary());
 }
 
 #[test]

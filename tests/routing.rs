@@ -54,8 +54,11 @@ fn fallback_answers_navigations_with_its_file_and_200() {
     ] {
         let response = get(&server, target, &[]);
         assert_shell(&response, target);
-        // Without an extension the answer does not depend on Accept.
-        assert_eq!(response.header("Vary"), None, "{target}");
+        // Without an extension the answer does not depend on Accept. (Accept-Encoding may be
+        // named: the shell's precompressed siblings are looked for only for a client that
+        // accepts a coding.)
+        let vary = response.header("Vary").unwrap_or("");
+        assert!(!vary.split(", ").any(|v| v == "Accept"), "{target}: Vary: {vary}");
     }
     let head = send_closing(server.addr(), "HEAD", "/deep", &[]);
     assert_eq!(head.status, 200, "{}", head.summary());
@@ -84,7 +87,8 @@ fn fallback_is_not_sent_for_a_missing_asset() {
     // A browser navigating to a path with a dot gets the page, and caches learn it varies.
     let response = get(&server, "/users/jane.doe", &[("Accept", BROWSER_ACCEPT)]);
     assert_shell(&response, "/users/jane.doe");
-    assert_eq!(response.header("Vary"), Some("Accept"));
+    let vary = response.header("Vary").unwrap_or("");
+    assert!(vary.split(", ").any(|v| v == "Accept"), "Vary: {vary}");
 }
 
 #[test]
@@ -104,7 +108,8 @@ fn fallback_keeps_its_validators() {
         &[("Accept", BROWSER_ACCEPT), ("If-None-Match", &etag)],
     );
     assert_eq!(dotted.status, 304, "{}", dotted.summary());
-    assert_eq!(dotted.header("Vary"), Some("Accept"));
+    let vary = dotted.header("Vary").unwrap_or("");
+    assert!(vary.split(", ").any(|v| v == "Accept"), "Vary: {vary}");
     let other = get(&server, "/deep/link", &[("If-None-Match", "\"other\"")]);
     assert_shell(&other, "a stale ETag");
     let ranged = get(&server, "/deep/link", &[("Range", "bytes=0-8")]);

@@ -236,13 +236,13 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
-    use crate::http::mime::{ContentType, DEFAULT_TYPE};
     use crate::runtime::event_loop::EventLoop;
     use crate::runtime::memory::Detached;
     use crate::runtime::task::{Notifier, Task};
     use crate::server::extra_fields::ExtraFields;
     use crate::server::shared::Timeouts;
-    use crate::site::files::{Site, SiteOptions};
+    use crate::site::files::Site;
+    use crate::site::options::SiteOptions;
     use crate::sys::epoll::Interest;
 
     /// The two kinds of task these tests run: the listener spawns connections through
@@ -277,14 +277,7 @@ mod tests {
     }
 
     fn shared(max_connections: usize, notifier: Notifier) -> Rc<Shared> {
-        let options = SiteOptions {
-            index_name: "index.html".to_string(),
-            serve_hidden: false,
-            autoindex: false,
-            default_type: ContentType::new(DEFAULT_TYPE),
-            error_pages: Vec::new(),
-            routes: Default::default(),
-        };
+        let options = SiteOptions::default();
         let site = Site::open(Path::new("/"), options).expect("open / as a site");
         let second = Duration::from_secs(1);
         let timeouts = Timeouts {

@@ -6,7 +6,6 @@ use std::path::Path;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use crate::http::mime::{ContentType, DEFAULT_TYPE};
 use crate::runtime::memory::Detached;
 use crate::runtime::memory::MemoryTransport;
 use crate::runtime::task::{Notifier, Step, Wake};
@@ -15,7 +14,8 @@ use crate::server::extra_fields::ExtraFields;
 use crate::server::shared::Shared;
 use crate::server::shared::Timeouts;
 use crate::server::slots::ConnectionSlot;
-use crate::site::files::{Site, SiteOptions};
+use crate::site::files::Site;
+use crate::site::options::SiteOptions;
 
 /// More resumes than this without blocking means a task that never yields control.
 const MAX_RESUMES_PER_EVENT: usize = 10_000;
@@ -36,14 +36,7 @@ impl Simulation {
 
     /// The same, adding `extra` (`--header`, `--cors`) to responses.
     pub fn with_extra_fields(root: &Path, extra: ExtraFields) -> io::Result<Simulation> {
-        let options = SiteOptions {
-            index_name: "index.html".to_string(),
-            serve_hidden: false,
-            autoindex: false,
-            default_type: ContentType::new(DEFAULT_TYPE),
-            error_pages: Vec::new(),
-            routes: Default::default(),
-        };
+        let options = SiteOptions::default();
         let site = Site::open(root, options)?;
         let timeouts = Timeouts {
             head: Duration::from_secs(10),

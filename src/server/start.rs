@@ -30,7 +30,8 @@ use crate::server::shared::{Shared, Timeouts};
 use crate::server::signals::{SignalWatcher, connections};
 use crate::site::auth::{Auth, AuthError, AuthOptions};
 use crate::site::compress::Level as CompressLevel;
-use crate::site::files::{Site, SiteOptions};
+use crate::site::files::Site;
+use crate::site::options::SiteOptions;
 use crate::sys::process::{ServerSignals, raise_fd_limit};
 
 /// Everything a server needs to start, built by the top from the command line.

@@ -23,7 +23,7 @@ use std::fs::{File, Metadata};
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -31,10 +31,11 @@ use crate::http::date::{self, HTTP_DATE_LEN};
 use crate::http::mime::{self, ContentType};
 use crate::http::path::NormalizedPath;
 use crate::site::compress::FileIdentity;
+use crate::site::options::SiteOptions;
 use crate::sys::file::open_beneath;
 
-/// Files up to this size are read into memory once, so their responses are a copy into the
-/// output buffer and pipelined responses leave in one write.
+/// Files up to this size are read into memory once used twice (by `site::file_cache`), so
+/// their responses are a copy into the output buffer and pipelined responses leave in one write.
 pub const INLINE_FILE_MAX_BYTES: u64 = 16 * 1024;
 
 /// A regular file, open, with what its response head needs.
@@ -46,7 +47,8 @@ pub struct StaticFile {
     /// `modified` as an HTTP-date, rendered once rather than per response.
     pub last_modified: Option<[u8; HTTP_DATE_LEN]>,
     pub content_type: ContentType,
-    /// The whole content, for a small file (`INLINE_FILE_MAX_BYTES`); `len` bytes exactly.
+    /// The whole content, for a small file (`INLINE_FILE_MAX_BYTES`) the file cache has read;
+    /// `len` bytes exactly. Never set here: a file sent once is cheaper to sendfile.
     pub bytes: Option<Box<[u8]>>,
     /// A strong entity-tag, quotes included, from inode, size and mtime: it changes whenever
     /// the content can have changed.
@@ -163,19 +165,6 @@ pub enum Resource {
     Listing(File),
 }
 
-/// How a site is served, from the command line.
-#[derive(Clone, Debug)]
-pub struct SiteOptions {
-    pub index_name: String,
-    pub serve_hidden: bool,
-    pub autoindex: bool,
-    pub default_type: ContentType,
-    /// `--error-page`: status code and the URL path of its page.
-    pub error_pages: Vec<(u16, Vec<u8>)>,
-    /// `--fallback`, `--try-ext` and `--redirect`.
-    pub routes: super::routes::Routes,
-}
-
 pub struct Site {
     root: OwnedFd,
     /// The root's canonical path, to judge where a followed symlink really led.
@@ -265,17 +254,13 @@ impl Site {
     }
 
     fn static_file(&self, file: File, metadata: &Metadata, path: ResolvedPath) -> StaticFile {
-        let len = metadata.len();
-        let bytes = (len <= INLINE_FILE_MAX_BYTES)
-            .then(|| read_whole(&file, len))
-            .flatten();
         StaticFile {
             file,
-            len,
+            len: metadata.len(),
             modified: metadata.modified().ok(),
             last_modified: metadata.modified().ok().and_then(date::render),
             content_type: mime::content_type(path.file_name()).unwrap_or(self.options.default_type),
-            bytes,
+            bytes: None,
             etag: entity_tag(metadata),
             identity: identity(metadata),
             path,
@@ -391,13 +376,6 @@ fn identity(metadata: &Metadata) -> (u64, u64, u64, i64, i64) {
         metadata.mtime(),
         metadata.mtime_nsec(),
     )
-}
-
-/// Reads exactly `len` bytes from the start of `file`, or nothing if it is not that long now.
-fn read_whole(file: &File, len: u64) -> Option<Box<[u8]>> {
-    let mut bytes = vec![0; usize::try_from(len).ok()?].into_boxed_slice();
-    file.read_exact_at(&mut bytes, 0).ok()?;
-    Some(bytes)
 }
 
 /// `open_beneath` for a relative path (empty means the directory itself); symlinks are

@@ -55,6 +55,7 @@ pub fn resolve(
     files: &mut FileCache,
     path: &NormalizedPath<'_>,
     accept: Option<&[u8]>,
+    accept_encoding: Option<&[u8]>,
     now: Instant,
 ) -> Missing {
     if site.hides(path) {
@@ -65,7 +66,7 @@ pub fn resolve(
         let Some(candidate) = path.with_suffix(extension, &mut buffer) else {
             break;
         };
-        match files.lookup(site, &candidate, now) {
+        match files.lookup(site, &candidate, accept_encoding, now) {
             Ok(Lookup::File(files)) => {
                 return Missing::Found {
                     files,
@@ -89,7 +90,7 @@ pub fn resolve(
     let Ok(fallback) = path::normalize(fallback, &mut buffer) else {
         return Missing::Refused(SiteError::NotFound);
     };
-    match files.lookup(site, &fallback, now) {
+    match files.lookup(site, &fallback, accept_encoding, now) {
         Ok(Lookup::File(files)) => Missing::Found {
             files,
             vary_accept: has_extension,

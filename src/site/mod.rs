@@ -23,4 +23,5 @@ pub mod file_cache;
 pub mod files;
 pub mod listing;
 pub mod missing;
+pub mod options;
 pub mod routes;

@@ -47,6 +47,7 @@
 mod auth;
 mod body;
 mod cold;
+mod deadline;
 mod job;
 mod listing;
 mod log;
@@ -59,7 +60,6 @@ use std::net::IpAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use crate::http::Status;
 use crate::http::chunked::ChunkedDecoder;
 use crate::http::cors::Allowed;
 use crate::http::response::Persistence;
@@ -71,7 +71,6 @@ use crate::server::access_log::line::PendingLine;
 use crate::server::conn::log::LogHook;
 use crate::server::handler::Reply;
 use crate::server::jobs::JobOutput;
-use crate::server::metrics::TimeoutKind;
 use crate::server::render::FileBody;
 use crate::server::shared::Shared;
 use crate::server::slots::ConnectionSlot;
@@ -390,7 +389,7 @@ impl<S: Transport> Connection<S> {
             if let Flow::Stop(step) = flow {
                 match step {
                     Step::Blocked => {
-                        arm_deadline(cx, self.deadline());
+                        deadline::arm_deadline(cx, self.deadline());
                         if matches!(self.state, State::ReadHead { .. })
                             && self.input.is_empty()
                             && self.output.is_empty()
@@ -403,55 +402,6 @@ impl<S: Transport> Connection<S> {
                 }
                 return step;
             }
-        }
-    }
-
-    fn deadline(&self) -> Option<Instant> {
-        match &self.state {
-            State::ReadProxyHeader { deadline }
-            | State::ReadHead { deadline, .. }
-            | State::DiscardBody { deadline, .. }
-            | State::AwaitJob { deadline, .. }
-            | State::AwaitListing { deadline, .. }
-            | State::AwaitAuth { deadline, .. }
-            | State::Send { deadline, .. }
-            | State::AwaitFileData { deadline, .. }
-            | State::Linger { deadline } => Some(*deadline),
-            State::Done => None,
-        }
-    }
-
-    /// The current state's deadline has passed.
-    fn on_deadline(&mut self, cx: &mut TaskContext<'_>) {
-        if let Some(metrics) = self.shared.metrics() {
-            metrics.timed_out(self.timeout_kind());
-        }
-        self.state = match std::mem::replace(&mut self.state, State::Done) {
-            // A head or a body begun but not finished in time: tell the client (RFC 9110
-            // §15.5.9). Empty lines count as a begun head.
-            State::ReadHead { .. } if !self.input.is_empty() => {
-                self.input.clear();
-                self.error_response(Status::RequestTimeout, None, cx)
-            }
-            State::DiscardBody { held, .. } => {
-                self.input.clear();
-                self.refuse(Status::RequestTimeout, held.log_line, cx)
-            }
-            State::AwaitJob { job, .. } => self.give_up_job(job, cx),
-            State::AwaitListing { listing, .. } => self.give_up_listing(listing, cx),
-            State::AwaitAuth { auth, deadline } => self.auth_deadline(auth, deadline, cx),
-            _ => State::Done,
-        };
-    }
-
-    /// What the current state's deadline bounds, for the metrics.
-    fn timeout_kind(&self) -> TimeoutKind {
-        match &self.state {
-            State::ReadHead { .. } if self.input.is_empty() => TimeoutKind::KeepAlive,
-            State::ReadHead { .. } => TimeoutKind::Head,
-            State::DiscardBody { .. } => TimeoutKind::Body,
-            State::Send { .. } | State::Linger { .. } => TimeoutKind::Send,
-            _ => TimeoutKind::Job,
         }
     }
 
@@ -493,18 +443,4 @@ impl<S> Drop for Connection<S> {
             .buffers()
             .release(&mut self.input, &mut self.output);
     }
-}
-
-/// Sets the task's deadline, unless the one already set is at most `TIMER_SLACK` earlier:
-/// a keep-alive connection moves its deadline on every request, and rewriting the timer set
-/// each time would cost more than an early wake-up, which `on_deadline` recognises (the
-/// state's own deadline has not passed) and answers by re-arming.
-fn arm_deadline(cx: &mut TaskContext<'_>, wanted: Option<Instant>) {
-    if let (Some(current), Some(wanted)) = (cx.deadline(), wanted)
-        && current <= wanted
-        && wanted - current < TIMER_SLACK
-    {
-        return;
-    }
-    cx.set_deadline(wanted);
 }

@@ -76,9 +76,14 @@ struct Resolver<'a> {
 }
 
 impl Resolver<'_> {
-    fn resolve(&mut self, path: &NormalizedPath<'_>) -> Result<Lookup, Status> {
+    /// `accept_encoding` decides whether the file's precompressed siblings are looked for.
+    fn resolve(
+        &mut self,
+        path: &NormalizedPath<'_>,
+        accept_encoding: Option<&[u8]>,
+    ) -> Result<Lookup, Status> {
         self.files
-            .lookup(self.site, path, self.now)
+            .lookup(self.site, path, accept_encoding, self.now)
             .map_err(status_for)
     }
 }
@@ -108,7 +113,7 @@ fn error_page(
 ) -> Option<Reply> {
     let page = resolver.site.error_page(status.code())?;
     let path = path::normalize(page, path_buffer).ok()?;
-    match resolver.resolve(&path) {
+    match resolver.resolve(&path, None) {
         Ok(Lookup::File(files)) => Some(Reply::ErrorPage {
             status,
             file: files.identity,
@@ -149,7 +154,7 @@ fn decide(
         Ok(path) => path,
         Err(status) => return Reply::Error(status),
     };
-    match resolver.resolve(&path) {
+    match resolver.resolve(&path, request.accept_encoding) {
         Ok(Lookup::File(files)) => serve(
             &files, false, resolver, &path, request, compress, wall_clock,
         ),
@@ -226,7 +231,15 @@ fn missing(
     wall_clock: SystemTime,
 ) -> Reply {
     let (site, now) = (resolver.site, resolver.now);
-    let found = missing::resolve(site, &mut *resolver.files, path, request.accept, now);
+    let files = &mut *resolver.files;
+    let found = missing::resolve(
+        site,
+        files,
+        path,
+        request.accept,
+        request.accept_encoding,
+        now,
+    );
     match found {
         Missing::Found { files, vary_accept } => serve(
             &files,
@@ -260,7 +273,8 @@ fn select(
             .filter(|&coding| files.variant(coding).is_some())
             .collect()
     };
-    let vary = available != CodingSet::EMPTY;
+    // Siblings not looked for yet may exist: the choice may depend on Accept-Encoding.
+    let vary = available != CodingSet::EMPTY || !files.variants_known();
     let mut selected = Selected {
         file: Rc::clone(identity),
         encoding: None,

@@ -108,7 +108,8 @@ pub fn listing_reply(page: io::Result<listing::Page>) -> Reply {
 pub struct Selected {
     pub file: Rc<StaticFile>,
     pub encoding: Option<Coding>,
-    /// Variants exist, so the choice depended on Accept-Encoding: say so to caches.
+    /// Variants exist (or were not looked for yet), so the choice depended on
+    /// Accept-Encoding: say so to caches.
     pub vary: bool,
     /// The `--fallback` file for a path with an extension: chosen because of Accept.
     pub vary_accept: bool,
