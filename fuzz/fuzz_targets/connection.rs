@@ -45,7 +45,9 @@ fn site() -> &'static PathBuf {
         fs::write(root.join(".hidden-dir/x.txt"), "hidden\n").unwrap();
         fs::write(root.join("sub/index.html"), "<p>sub</p>\n").unwrap();
         fs::write(root.join("sub/deeper/b.css"), "p { color: red }\n").unwrap();
-        let big: Vec<u8> = (0..BIG_FILE_BYTES).map(|i| b"0123456789abcdef\n"[i % 17]).collect();
+        let big: Vec<u8> = (0..BIG_FILE_BYTES)
+            .map(|i| b"0123456789abcdef\n"[i % 17])
+            .collect();
         fs::write(root.join("big.bin"), &big).unwrap();
         // Precompressed variants (served as they are; they need not really be compressed).
         fs::write(root.join("big.bin.gz"), &big[..20_000]).unwrap();
@@ -90,7 +92,10 @@ fuzz_target!(|data: &[u8]| {
     if !sim.is_done() {
         sim.expire_deadline();
     }
-    assert!(sim.is_done(), "connection still running after EOF and two deadlines");
+    assert!(
+        sim.is_done(),
+        "connection still running after EOF and two deadlines"
+    );
 
     check_output(sim.output(), payload);
 });
@@ -100,7 +105,11 @@ fn check_output(out: &[u8], payload: &[u8]) {
     if out.is_empty() {
         return;
     }
-    assert!(out.starts_with(b"HTTP/1.1 "), "output starts {:?}", prefix(out));
+    assert!(
+        out.starts_with(b"HTTP/1.1 "),
+        "output starts {:?}",
+        prefix(out)
+    );
     // Heads are disjoint and each ends in CRLF CRLF; an error (400, 408, ...) may come on top.
     let max_responses = payload.windows(4).filter(|w| w == b"\r\n\r\n").count() + 1;
     let mut responses = 0;
@@ -109,7 +118,11 @@ fn check_output(out: &[u8], payload: &[u8]) {
     while pos < out.len() {
         assert!(!closed, "a response follows `Connection: close`");
         let rest = &out[pos..];
-        assert!(is_status_line_start(rest), "bad response start at {pos}: {:?}", prefix(rest));
+        assert!(
+            is_status_line_start(rest),
+            "bad response start at {pos}: {:?}",
+            prefix(rest)
+        );
         let head_len = rest
             .windows(4)
             .position(|w| w == b"\r\n\r\n")
@@ -120,14 +133,22 @@ fn check_output(out: &[u8], payload: &[u8]) {
         let mut content_length = None;
         let mut content_range = None;
         for (i, &b) in head.iter().enumerate() {
-            assert!(b != b'\n' || head[i - 1] == b'\r', "bare LF in {:?}", prefix(head));
+            assert!(
+                b != b'\n' || head[i - 1] == b'\r',
+                "bare LF in {:?}",
+                prefix(head)
+            );
         }
         // The status line and the fields, without the final CRLF CRLF: every line but the
         // last ends in CR (before its LF).
         let block = &head[..head_len - 4];
         let lines = block.split(|&b| b == b'\n').count();
         for (i, line) in block.split(|&b| b == b'\n').enumerate().skip(1) {
-            let line = if i + 1 < lines { &line[..line.len() - 1] } else { line };
+            let line = if i + 1 < lines {
+                &line[..line.len() - 1]
+            } else {
+                line
+            };
             if let Some(value) = line.strip_prefix(b"Content-Length: ") {
                 assert!(content_length.is_none(), "two Content-Length fields");
                 let value = std::str::from_utf8(value).expect("ASCII Content-Length");
@@ -158,7 +179,9 @@ fn check_output(out: &[u8], payload: &[u8]) {
         // no body at all.
         let boundary = |s: &[u8]| s.is_empty() || s.starts_with(b"HTTP/1.1 ");
         let body_len = if content_length > 0
-            && after_head.len() >= content_length && boundary(&after_head[content_length..]) {
+            && after_head.len() >= content_length
+            && boundary(&after_head[content_length..])
+        {
             content_length
         } else if boundary(after_head) {
             0
@@ -181,7 +204,9 @@ fn check_output(out: &[u8], payload: &[u8]) {
 /// `bytes FIRST-LAST/LEN` on a 206 (describing exactly the body), `bytes */LEN` on a 416.
 fn check_content_range(status: &[u8], value: &[u8], content_length: usize) {
     let value = std::str::from_utf8(value).expect("ASCII Content-Range");
-    let spec = value.strip_prefix("bytes ").expect("Content-Range in bytes");
+    let spec = value
+        .strip_prefix("bytes ")
+        .expect("Content-Range in bytes");
     let (range, len) = spec.split_once('/').expect("Content-Range has a length");
     let len: u64 = len.parse().expect("numeric complete length");
     match status {
@@ -189,7 +214,11 @@ fn check_content_range(status: &[u8], value: &[u8], content_length: usize) {
             let (first, last) = range.split_once('-').expect("FIRST-LAST");
             let (first, last): (u64, u64) = (first.parse().unwrap(), last.parse().unwrap());
             assert!(first <= last && last < len, "Content-Range {value}");
-            assert_eq!(last - first + 1, content_length as u64, "Content-Range {value}");
+            assert_eq!(
+                last - first + 1,
+                content_length as u64,
+                "Content-Range {value}"
+            );
         }
         b"416" => assert_eq!(range, "*", "Content-Range {value} on 416"),
         _ => panic!("Content-Range {value} on a {status:?} response"),

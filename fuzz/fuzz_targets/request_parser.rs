@@ -14,15 +14,15 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tinyhttpd::server::conn::MAX_HEAD_BYTES;
-use tinyhttpd::http::Status;
 use std::time::{Duration, UNIX_EPOCH};
+use tinyhttpd::http::Status;
+use tinyhttpd::server::conn::MAX_HEAD_BYTES;
 
 use tinyhttpd::http::chunked::ChunkedDecoder;
 use tinyhttpd::http::conditional::{Validators, evaluate};
 use tinyhttpd::http::encoding::{Coding, weight};
+use tinyhttpd::http::path::normalize;
 use tinyhttpd::http::range::{MAX_RANGES, RangeRequest, resolve};
-use tinyhttpd::http::path::{PathInfo, normalize};
 use tinyhttpd::http::request::{Body, Method, Target, Version, find_head_end, parse};
 
 fuzz_target!(|data: &[u8]| {
@@ -79,9 +79,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = parse(buf, max_body_len);
 
     // normalize on the raw bytes too (reaches paths the request grammar rarely produces).
-    let mut out = Vec::new();
-    let result = normalize(buf, &mut out);
-    check_normalized(buf, &out, result);
+    check_normalized(buf);
 
     // --- the pipeline the connection runs ---
     let head_len = match whole {
@@ -97,8 +95,7 @@ fuzz_target!(|data: &[u8]| {
                     assert!(path.starts_with(b"/"), "path {path:?}");
                     assert!(!path.contains(&b'?') && !path.contains(&b'#'));
                     assert!(!query.is_some_and(|q| q.contains(&b'#')));
-                    let result = normalize(path, &mut out);
-                    check_normalized(path, &out, result);
+                    check_normalized(path);
                 }
                 if let Some(range) = request.range {
                     let len = match ctrl[1] >> 6 {
@@ -178,7 +175,10 @@ fuzz_target!(|data: &[u8]| {
             Err(e) => break Err(e),
         }
     };
-    assert_eq!(whole_result, split_result, "chunked decoder: whole vs split");
+    assert_eq!(
+        whole_result, split_result,
+        "chunked decoder: whole vs split"
+    );
     assert_eq!(whole_decoder.is_done(), split_decoder.is_done());
 });
 
@@ -190,7 +190,10 @@ fn check_ranges(resolved: RangeRequest, len: u64) {
             assert!(r.first <= r.last && r.last < len, "{r:?} for length {len}");
         }
         for pair in ranges.windows(2) {
-            assert!(pair[0].last.saturating_add(1) < pair[1].first, "{pair:?} not coalesced");
+            assert!(
+                pair[0].last.saturating_add(1) < pair[1].first,
+                "{pair:?} not coalesced"
+            );
         }
     }
 }
@@ -202,7 +205,10 @@ fn check_head_end(buf: &[u8], max_len: usize, result: Result<Option<usize>, Stat
             assert!(len <= buf.len(), "head {len} > buffer {}", buf.len());
             assert!(len <= max_len, "head {len} over max_len {max_len}");
             let head = &buf[..len];
-            assert!(head.ends_with(b"\r\n\r\n"), "head does not end with CRLF CRLF");
+            assert!(
+                head.ends_with(b"\r\n\r\n"),
+                "head does not end with CRLF CRLF"
+            );
             assert!(
                 !head[..len - 1].windows(4).any(|w| w == b"\r\n\r\n"),
                 "not the first CRLF CRLF"
@@ -210,8 +216,15 @@ fn check_head_end(buf: &[u8], max_len: usize, result: Result<Option<usize>, Stat
             assert_no_bare_lf(head);
         }
         Ok(None) => {
-            assert!(buf.len() < max_len, "None at {} >= max_len {max_len}", buf.len());
-            assert!(!buf.windows(4).any(|w| w == b"\r\n\r\n"), "missed a head end");
+            assert!(
+                buf.len() < max_len,
+                "None at {} >= max_len {max_len}",
+                buf.len()
+            );
+            assert!(
+                !buf.windows(4).any(|w| w == b"\r\n\r\n"),
+                "missed a head end"
+            );
             assert_no_bare_lf(buf);
         }
         Err(status) => assert!(
@@ -236,29 +249,40 @@ fn assert_no_bare_lf(bytes: &[u8]) {
 }
 
 /// The invariants `normalize` documents for its result.
-fn check_normalized(raw: &[u8], out: &[u8], result: Result<PathInfo, Status>) {
-    let info = match result {
-        Ok(info) => info,
+fn check_normalized(raw: &[u8]) {
+    let mut buffer = Vec::new();
+    let path = match normalize(raw, &mut buffer) {
+        Ok(path) => path,
         Err(status) => {
             assert_eq!(status, Status::BadRequest);
             return;
         }
     };
+    assert!(
+        path.as_bytes().starts_with(b"/"),
+        "canonical form {:?}",
+        path.as_bytes()
+    );
+    let out = path.relative();
     assert!(!out.starts_with(b"/"), "leading slash: {out:?}");
     assert!(
-        !out.iter().any(|&b| b == 0 || b == b'\\' || b < 0x20 || b == 0x7f),
+        !out.iter()
+            .any(|&b| b == 0 || b == b'\\' || b < 0x20 || b == 0x7f),
         "forbidden byte in {out:?}"
     );
     if out.is_empty() {
-        assert!(info.trailing_slash, "the root is a directory form");
+        assert!(path.trailing_slash(), "the root is a directory form");
     } else {
         for segment in out.split(|&b| b == b'/') {
             assert!(!segment.is_empty(), "empty segment in {out:?}");
-            assert!(segment != b"." && segment != b"..", "dot segment in {out:?}");
+            assert!(
+                segment != b"." && segment != b"..",
+                "dot segment in {out:?}"
+            );
         }
     }
     if raw.ends_with(b"/") {
-        assert!(info.trailing_slash);
+        assert!(path.trailing_slash());
     }
     // Normalising the result again (with `%` escaped, as it is decoded once) is a no-op.
     let mut again_raw = b"/".to_vec();
@@ -269,13 +293,8 @@ fn check_normalized(raw: &[u8], out: &[u8], result: Result<PathInfo, Status>) {
             again_raw.push(b);
         }
     }
-    let mut again = Vec::new();
-    let again_info = normalize(&again_raw, &mut again);
-    assert_eq!(
-        again_info,
-        Ok(PathInfo {
-            trailing_slash: out.is_empty()
-        })
-    );
-    assert_eq!(again, out, "normalize is not idempotent");
+    let mut again_buffer = Vec::new();
+    let again = normalize(&again_raw, &mut again_buffer).expect("a normalised path normalises");
+    assert_eq!(again.trailing_slash(), out.is_empty());
+    assert_eq!(again.relative(), out, "normalize is not idempotent");
 }
