@@ -11,6 +11,7 @@ use crate::http::mime::ContentType;
 use crate::runtime::error_log::Level;
 use crate::server::shared::Timeouts;
 use crate::server::start::Settings;
+use crate::server::tls::{KeyPair, TlsSettings};
 use crate::site::compress::{COMPRESS_CACHE_DEFAULT_BYTES, Level as CompressLevel};
 use crate::site::files::SiteOptions;
 
@@ -135,6 +136,29 @@ pub struct Config {
     /// Bytes of compressed variants kept in memory, least recently used dropped first.
     #[arg(long, default_value_t = COMPRESS_CACHE_DEFAULT_BYTES, value_name = "BYTES")]
     pub compress_cache_bytes: usize,
+
+    /// Serve HTTPS with this PEM certificate chain (leaf first), paired with the --tls-key of
+    /// the same position. Repeat both for more names: the certificate is chosen by the name
+    /// the client asks for (SNI); the first is the default. SIGHUP loads them again.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Vec<PathBuf>,
+
+    /// The PEM private key of the --tls-cert in the same position.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Vec<PathBuf>,
+
+    /// Seconds a TLS client has to finish its handshake, from the accept.
+    #[arg(long, default_value_t = 10, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECS))]
+    pub tls_handshake_timeout: u64,
+
+    /// Also listen for plain HTTP on PORT and answer every request there with a redirect to
+    /// the same URL over HTTPS.
+    #[arg(long, value_name = "PORT", requires = "tls_cert")]
+    pub redirect_http: Option<u16>,
+
+    /// Send Strict-Transport-Security with this max-age on HTTPS responses.
+    #[arg(long, value_name = "SECONDS", requires = "tls_cert")]
+    pub hsts: Option<u64>,
 }
 
 /// More pool threads than this is a typo, not a plan.
@@ -202,7 +226,33 @@ impl Config {
                 .then(|| CompressLevel::new(self.compress_level))
                 .flatten(),
             compress_cache_bytes: self.compress_cache_bytes,
+            tls: (!self.tls_cert.is_empty()).then(|| TlsSettings {
+                pairs: self
+                    .tls_cert
+                    .iter()
+                    .zip(&self.tls_key)
+                    .map(|(cert, key)| KeyPair {
+                        cert: cert.clone(),
+                        key: key.clone(),
+                    })
+                    .collect(),
+                handshake_timeout: Duration::from_secs(self.tls_handshake_timeout),
+                hsts_max_age: self.hsts,
+            }),
+            redirect_http: self.redirect_http,
         }
+    }
+
+    /// The checks clap cannot express: each --tls-cert has its --tls-key.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.tls_cert.len() != self.tls_key.len() {
+            return Err(format!(
+                "--tls-cert and --tls-key come in pairs: got {} certificates and {} keys",
+                self.tls_cert.len(),
+                self.tls_key.len()
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -15,6 +15,7 @@ use crate::runtime::task::{Notifier, TaskId};
 use crate::server::access_log::AccessLog;
 use crate::server::jobs::{Compression, JobOutput};
 use crate::server::slots::Slots;
+use crate::server::tls::Tls;
 use crate::site::file_cache::FileCache;
 use crate::site::files::Site;
 
@@ -51,6 +52,10 @@ pub struct Shared {
     compression: Option<Compression>,
     /// The loop's, for waking tasks where no context is at hand (a connection's drop).
     notifier: Notifier,
+    /// HTTPS: the listener's connections speak TLS (see `tls`).
+    tls: Option<Tls>,
+    /// `--redirect-http`: every request is answered with a redirect to HTTPS on this port.
+    redirect_to_port: Option<u16>,
 }
 
 impl Shared {
@@ -79,7 +84,33 @@ impl Shared {
             pool: None,
             compression: None,
             notifier,
+            tls: None,
+            redirect_to_port: None,
         }
+    }
+
+    /// The same, serving HTTPS with `tls`.
+    pub fn with_tls(self, tls: Tls) -> Shared {
+        Shared {
+            tls: Some(tls),
+            ..self
+        }
+    }
+
+    /// The same, redirecting every request to HTTPS on `port` (the redirect listener's).
+    pub fn with_redirect(self, port: u16) -> Shared {
+        Shared {
+            redirect_to_port: Some(port),
+            ..self
+        }
+    }
+
+    pub fn tls(&self) -> Option<&Tls> {
+        self.tls.as_ref()
+    }
+
+    pub fn redirect_to_port(&self) -> Option<u16> {
+        self.redirect_to_port
     }
 
     /// The same, with a worker pool and, if not `None`, compression on the fly.

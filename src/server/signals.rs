@@ -1,9 +1,9 @@
 //! The task that turns the server's signals into actions: SIGHUP into a reload, SIGINT or
 //! SIGTERM into a graceful shutdown of the loop.
 //!
-//! SIGHUP runs `reload` (today: reopen the access and error logs, for logrotate's
-//! `postrotate kill -HUP`) and the server goes on; nothing in flight is touched. The first
-//! SIGINT or SIGTERM says what is being drained, starts the drain
+//! SIGHUP runs `reload` (reopen the access and error logs, for logrotate's `postrotate kill
+//! -HUP`; load TLS certificates and keys again) and the server goes on; nothing in flight is
+//! touched. The first SIGINT or SIGTERM says what is being drained, starts the drain
 //! (`Context::begin_shutdown`) and gives those two signals their default action back; this
 //! task then finishes, so a second one ends the process at once. SIGHUP stays blocked during
 //! the drain: it is ignored, never fatal.
@@ -89,6 +89,18 @@ fn reload(shared: &Shared) {
         log.reopen();
     }
     error_log::info(Event::Lifecycle, format_args!("SIGHUP: logs reopened"));
+    if let Some(tls) = shared.tls() {
+        match tls.reload() {
+            Ok(()) => error_log::info(
+                Event::Lifecycle,
+                format_args!("SIGHUP: TLS certificates reloaded"),
+            ),
+            Err(e) => error_log::error(
+                Event::Lifecycle,
+                format_args!("SIGHUP: TLS certificates not reloaded, the old ones stay: {e}"),
+            ),
+        }
+    }
 }
 
 /// "1 connection", "3 connections".

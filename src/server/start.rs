@@ -24,6 +24,7 @@ use crate::server::log_flusher::LogFlusher;
 use crate::server::pool_task::PoolTask;
 use crate::server::shared::{Shared, Timeouts};
 use crate::server::signals::{SignalWatcher, connections};
+use crate::server::tls::{LoadError, Tls, TlsSettings};
 use crate::site::compress::Level as CompressLevel;
 use crate::site::files::{Site, SiteOptions};
 use crate::sys::process::{ServerSignals, raise_fd_limit};
@@ -54,6 +55,10 @@ pub struct Settings {
     pub compress: Option<CompressLevel>,
     /// `--compress-cache-bytes`.
     pub compress_cache_bytes: usize,
+    /// `--tls-cert`/`--tls-key` and the rest of HTTPS; `None` serves plain HTTP.
+    pub tls: Option<TlsSettings>,
+    /// `--redirect-http PORT`: a plain listener that redirects every request to HTTPS.
+    pub redirect_http: Option<u16>,
 }
 
 /// Why the server could not start (or, for `EventLoop`, keep running).
@@ -67,6 +72,7 @@ pub enum StartError {
     ErrorLog { path: PathBuf, source: io::Error },
     EventLoop(io::Error),
     Pool(io::Error),
+    Tls(LoadError),
 }
 
 /// Linux's default `net.ipv4.ip_unprivileged_port_start`: binding a lower port needs root or
@@ -113,6 +119,7 @@ impl fmt::Display for StartError {
             }
             StartError::EventLoop(source) => write!(f, "event loop failed: {source}"),
             StartError::Pool(source) => write!(f, "cannot start the worker pool: {source}"),
+            StartError::Tls(source) => write!(f, "cannot load TLS certificate or key {source}"),
         }
     }
 }
@@ -128,6 +135,15 @@ pub fn open(settings: &Settings) -> Result<Site, StartError> {
     error_log::open(settings.error_log.as_deref(), settings.log_level)
         .map_err(error_log_error(settings))?;
     open_site(settings)
+}
+
+/// Checks that the certificates and keys load, in a process that will not serve them itself
+/// (the supervisor: each worker loads its own), so that a bad file fails before `listening`.
+pub fn check_tls(settings: &Settings) -> Result<(), StartError> {
+    match &settings.tls {
+        Some(tls) => Tls::load(tls).map(drop).map_err(StartError::Tls),
+        None => Ok(()),
+    }
 }
 
 /// Checks that the access log can be opened, in a process that will not open it itself (the
@@ -149,19 +165,38 @@ pub fn single(settings: &Settings, site: Site) -> Result<Exit, StartError> {
     let socket = listener::bind(addr, Sharing::Exclusive).map_err(listen_error)?;
     let bound = listener::local_addr(&socket).map_err(listen_error)?;
     let server = Prepared::new(settings, site, socket)?;
-    announce(bound);
+    announce(bound, settings);
+    if let Some(redirect) = server.redirect_addr {
+        announce_redirect(redirect);
+    }
+    let scheme = scheme(settings);
     error_log::info(
         Event::Lifecycle,
-        format_args!("serving {} on http://{bound}", settings.root.display()),
+        format_args!("serving {} on {scheme}://{bound}", settings.root.display()),
     );
     server.run()
 }
 
 /// Prints the line tests and scripts wait for; if stdout is gone, serving still makes sense.
-pub fn announce(bound: SocketAddr) {
+pub fn announce(bound: SocketAddr, settings: &Settings) {
     let mut stdout = io::stdout().lock();
-    let _ = writeln!(stdout, "listening on http://{bound}");
+    let _ = writeln!(stdout, "listening on {}://{bound}", scheme(settings));
     let _ = stdout.flush();
+}
+
+/// With `--redirect-http`, the line after the listening line.
+fn announce_redirect(bound: SocketAddr) {
+    let mut stdout = io::stdout().lock();
+    let _ = writeln!(stdout, "redirecting http://{bound} to https");
+    let _ = stdout.flush();
+}
+
+fn scheme(settings: &Settings) -> &'static str {
+    if settings.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    }
 }
 
 /// Opens the root directory to serve.
@@ -210,6 +245,8 @@ struct Prepared {
     event_loop: EventLoop<ServerTask>,
     shared: Rc<Shared>,
     drain: Duration,
+    /// Where the `--redirect-http` listener listens.
+    redirect_addr: Option<SocketAddr>,
 }
 
 impl Prepared {
@@ -228,18 +265,24 @@ impl Prepared {
         let compression = settings
             .compress
             .map(|level| Compression::new(level, settings.compress_cache_bytes));
-        let shared = Rc::new(
-            Shared::new(
-                site,
-                settings.cache_control.as_deref(),
-                log,
-                settings.timeouts,
-                settings.max_body_bytes,
-                settings.max_connections,
-                event_loop.notifier(),
-            )
-            .with_jobs(pool, compression),
-        );
+        let mut shared = Shared::new(
+            site,
+            settings.cache_control.as_deref(),
+            log,
+            settings.timeouts,
+            settings.max_body_bytes,
+            settings.max_connections,
+            event_loop.notifier(),
+        )
+        .with_jobs(pool, compression);
+        if let Some(tls) = &settings.tls {
+            shared = shared.with_tls(Tls::load(tls).map_err(StartError::Tls)?);
+        }
+        let shared = Rc::new(shared);
+        let redirect_addr = match settings.redirect_http {
+            Some(port) => Some(spawn_redirect(settings, port, &socket, &mut event_loop)?),
+            None => None,
+        };
         event_loop
             .spawn(ServerTask::Signals(Box::new(SignalWatcher::new(
                 signals,
@@ -272,6 +315,7 @@ impl Prepared {
             event_loop,
             shared,
             drain: settings.drain_timeout,
+            redirect_addr,
         })
     }
 
@@ -330,4 +374,40 @@ impl Prepared {
         error_log::finish(deadline);
         Ok(exit)
     }
+}
+
+/// Binds `--redirect-http PORT` and spawns its listener, whose connections answer every
+/// request with a redirect to the HTTPS listener `https` (see `tls::redirect`). It has its own
+/// `Shared`: its own slots and buffers, and no files to serve.
+fn spawn_redirect(
+    settings: &Settings,
+    port: u16,
+    https: &Socket,
+    event_loop: &mut EventLoop<ServerTask>,
+) -> Result<SocketAddr, StartError> {
+    let addr = SocketAddr::new(settings.addr.ip(), port);
+    let listen_error = |source| StartError::Listen { addr, source };
+    // Every worker listens on it too, as on the HTTPS port.
+    let sharing = if settings.workers > 1 {
+        Sharing::ReusePort
+    } else {
+        Sharing::Exclusive
+    };
+    let socket = listener::bind(addr, sharing).map_err(listen_error)?;
+    let bound = listener::local_addr(&socket).map_err(listen_error)?;
+    let https_port = listener::local_addr(https).map_err(listen_error)?.port();
+    let shared = Shared::new(
+        open_site(settings)?,
+        None,
+        None,
+        settings.timeouts,
+        settings.max_body_bytes,
+        settings.max_connections,
+        event_loop.notifier(),
+    )
+    .with_redirect(https_port);
+    event_loop
+        .spawn(ServerTask::Listener(Listener::new(socket, Rc::new(shared))))
+        .map_err(StartError::EventLoop)?;
+    Ok(bound)
 }

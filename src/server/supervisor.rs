@@ -65,7 +65,7 @@ pub fn run(settings: &Settings) -> Result<Exit, StartError> {
         return Err(StartError::Workers(e));
     }
     drop(readiness);
-    start::announce(bound);
+    start::announce(bound, settings);
 
     let mut stopping = false;
     let mut all_clean = true;

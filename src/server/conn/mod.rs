@@ -31,7 +31,7 @@
 //!
 //! The steps live beside this file, each an `impl Connection` block: `read` (heads, and
 //! answering them), `body` (discarding request bodies), `send` (writing responses, then
-//! closing or lingering), `cold` (file data a worker must read in before `Send` goes on:
+//! closing or lingering), `handshake` (TLS's, first, on an HTTPS listener), `cold` (file data a worker must read in before `Send` goes on:
 //! `AwaitFileData`), and `log` (the access-log hook they call).
 //!
 //! Deadlines: a new connection's first head is due within the head timeout of the accept;
@@ -41,6 +41,7 @@
 
 mod body;
 mod cold;
+mod handshake;
 mod job;
 mod listing;
 mod log;
@@ -108,6 +109,8 @@ pub struct Connection<S> {
 }
 
 enum State {
+    /// A TLS connection's handshake (see `handshake`), before its first request.
+    Handshake { deadline: Instant },
     /// Waiting for a complete request head. `scanned` bytes of the buffer are known not to
     /// end one. `idle`: between requests with nothing received, the deadline is the
     /// keep-alive timeout's, and the first byte replaces it with the head timeout's. Otherwise
@@ -308,6 +311,7 @@ impl<S: Transport> Connection<S> {
         loop {
             let state = std::mem::replace(&mut self.state, State::Done);
             let (state, flow) = match state {
+                State::Handshake { deadline } => self.handshake(deadline, cx),
                 State::ReadHead {
                     scanned,
                     deadline,
@@ -358,7 +362,8 @@ impl<S: Transport> Connection<S> {
 
     fn deadline(&self) -> Option<Instant> {
         match &self.state {
-            State::ReadHead { deadline, .. }
+            State::Handshake { deadline }
+            | State::ReadHead { deadline, .. }
             | State::DiscardBody { deadline, .. }
             | State::AwaitJob { deadline, .. }
             | State::AwaitListing { deadline, .. }

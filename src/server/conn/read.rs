@@ -15,6 +15,7 @@ use crate::server::conn::{
     MAX_HEAD_BYTES, Next, State,
 };
 use crate::server::handler::{self, CompressOptions};
+use crate::server::tls::redirect;
 use crate::server::jobs::Compression;
 use crate::server::render::{self, Framing};
 
@@ -147,7 +148,9 @@ impl<S: Transport> Connection<S> {
         if let Some(line) = &mut log_line {
             line.set_headers(request.referer, request.user_agent);
         }
-        let reply = {
+        let reply = if let Some(port) = self.shared.redirect_to_port() {
+            redirect::reply(head, port)
+        } else {
             let compression = self.shared.compression();
             let mut cache = compression.map(Compression::cache);
             let compress = compression
