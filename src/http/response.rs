@@ -53,6 +53,8 @@ pub struct Head<'a> {
     pub vary_accept: bool,
     pub location: Option<&'a [u8]>,
     pub allow: bool,
+    /// The Strict-Transport-Security value, on an HTTPS server with `--hsts` (RFC 6797 §6.1).
+    pub strict_transport_security: Option<&'a [u8]>,
 }
 
 impl<'a> Head<'a> {
@@ -78,6 +80,7 @@ impl<'a> Head<'a> {
             vary_accept: false,
             location: None,
             allow: false,
+            strict_transport_security: None,
         }
     }
 
@@ -134,6 +137,10 @@ impl<'a> Head<'a> {
         if self.allow {
             out.extend_from_slice(b"\r\nAllow: ");
             out.extend_from_slice(ALLOWED_METHODS.as_bytes());
+        }
+        if let Some(sts) = self.strict_transport_security {
+            out.extend_from_slice(b"\r\nStrict-Transport-Security: ");
+            out.extend_from_slice(sts);
         }
         out.extend_from_slice(match self.persistence {
             Persistence::KeepAlive11 => b"\r\n\r\n".as_slice(),

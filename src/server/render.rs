@@ -22,6 +22,8 @@ pub struct Framing<'a> {
     /// A response to HEAD: the same head, no body.
     pub head_only: bool,
     pub cache_control: Option<&'a [u8]>,
+    /// Strict-Transport-Security, on every response of an HTTPS server with `--hsts`.
+    pub hsts: Option<&'a [u8]>,
 }
 
 /// A file body still to send: the bytes `offset..end` now, then `parts` in order. Boxed in
@@ -94,6 +96,7 @@ fn render_reply(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Optio
         _ => Vec::new(),
     };
     let mut head = Head::new(reply.status(), framing.date, framing.persistence);
+    head.strict_transport_security = framing.hsts;
     match reply {
         Reply::File { selected, parts } => {
             describe_file(&mut head, &selected, framing);

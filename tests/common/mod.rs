@@ -22,3 +22,7 @@ pub use client::*;
 pub use curl::*;
 pub use server::*;
 pub use site::*;
+
+/// HTTPS: certificates made with `openssl req`, and a blocking rustls client.
+mod tls;
+pub use tls::*;

@@ -15,9 +15,9 @@ use crate::server::conn::{
     MAX_HEAD_BYTES, Next, State,
 };
 use crate::server::handler::{self, CompressOptions};
-use crate::server::tls::redirect;
 use crate::server::jobs::Compression;
 use crate::server::render::{self, Framing};
+use crate::server::tls::{Tls, redirect};
 
 impl<S: Transport> Connection<S> {
     pub(super) fn read_head(
@@ -225,6 +225,7 @@ impl<S: Transport> Connection<S> {
             persistence: held.persistence,
             head_only: held.head_only,
             cache_control: self.shared.cache_control(),
+            hsts: self.shared.tls().and_then(Tls::hsts),
         };
         self.shared.buffers().fill_output(&mut self.output);
         let rendered = render::render(held.reply, &framing, &mut self.output);

@@ -30,7 +30,10 @@ pub fn reply(head: &[u8], https_port: u16) -> Reply {
         return Reply::Error(Status::BadRequest);
     };
     // Only an origin-form target is carried over; anything else starts at the root.
-    let target = request.path.filter(|path| path.starts_with('/')).unwrap_or("/");
+    let target = request
+        .path
+        .filter(|path| path.starts_with('/'))
+        .unwrap_or("/");
     let mut location = Vec::with_capacity(host.len() + target.len() + 16);
     location.extend_from_slice(b"https://");
     location.extend_from_slice(host);
@@ -73,11 +76,31 @@ mod tests {
     #[test]
     fn redirects_keep_host_and_target_and_change_the_port() {
         let cases: &[(&[u8], u16, Option<&str>)] = &[
-            (b"GET /a?b=c HTTP/1.1\r\nHost: example.org\r\n\r\n", 443, Some("https://example.org/a?b=c")),
-            (b"GET / HTTP/1.1\r\nHost: example.org:8080\r\n\r\n", 8443, Some("https://example.org:8443/")),
-            (b"GET /x HTTP/1.1\r\nHost: [::1]:80\r\n\r\n", 443, Some("https://[::1]/x")),
-            (b"GET /x HTTP/1.1\r\nHost: [::1]\r\n\r\n", 443, Some("https://[::1]/x")),
-            (b"GET * HTTP/1.1\r\nHost: a\r\n\r\n", 443, Some("https://a/")),
+            (
+                b"GET /a?b=c HTTP/1.1\r\nHost: example.org\r\n\r\n",
+                443,
+                Some("https://example.org/a?b=c"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: example.org:8080\r\n\r\n",
+                8443,
+                Some("https://example.org:8443/"),
+            ),
+            (
+                b"GET /x HTTP/1.1\r\nHost: [::1]:80\r\n\r\n",
+                443,
+                Some("https://[::1]/x"),
+            ),
+            (
+                b"GET /x HTTP/1.1\r\nHost: [::1]\r\n\r\n",
+                443,
+                Some("https://[::1]/x"),
+            ),
+            (
+                b"GET * HTTP/1.1\r\nHost: a\r\n\r\n",
+                443,
+                Some("https://a/"),
+            ),
             (b"GET / HTTP/1.1\r\n\r\n", 443, None),
             (b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 443, None),
             (b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 443, None),
