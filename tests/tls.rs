@@ -293,3 +293,58 @@ fn redirect_listener_and_hsts() {
         "{head}"
     );
 }
+
+#[test]
+fn headless_chromium_loads_the_default_site_over_https() {
+    let browser = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|name| {
+            std::process::Command::new(name)
+                .arg("--version")
+                .output()
+                .is_ok_and(|out| out.status.success())
+        });
+    let Some(browser) = browser else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromium is not installed"
+        );
+        eprintln!("note: chromium not installed, browser test skipped");
+        return;
+    };
+    let dir = TempDir::new();
+    let cert = make_cert(dir.path(), "local", &["localhost", "127.0.0.1"]);
+    let profile = dir.path().join("profile");
+    std::fs::create_dir(&profile).unwrap();
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("static");
+    let server = Server::builder()
+        .root(&root)
+        .args(&[
+            "--tls-cert",
+            cert.cert.to_str().unwrap(),
+            "--tls-key",
+            cert.key.to_str().unwrap(),
+        ])
+        .start();
+    let dom = std::process::Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+        ])
+        .args([
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-sync",
+        ])
+        .arg("--ignore-certificate-errors")
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(format!("https://127.0.0.1:{}/", server.addr().port()))
+        .stderr(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(dom.contains("<title>tinyhttpd</title>"), "DOM: {dom}");
+}
