@@ -29,10 +29,13 @@ ulimit -n 65536 2>/dev/null || true
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
   -keyout "$W/key.pem" -out "$W/cert.pem" -subj /CN=localhost \
   -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -addext "basicConstraints=critical,CA:FALSE" 2>/dev/null
+# nginx's and lighttpd's workers may run as another user: everything must be readable.
+chmod 755 "$W"
 mkdir -p "$W/root"
 head -c 1024 /dev/urandom > "$W/root/1k.bin"
 head -c 1048576 /dev/urandom > "$W/root/1m.bin"
 echo ok > "$W/root/index.html"
+chmod -R a+rX "$W/root" "$W/cert.pem" "$W/key.pem"
 
 start() { # $1: tinyhttpd | nginx | lighttpd; sets SERVER_PIDS
   case $1 in
@@ -71,7 +74,7 @@ LG
     curl -skf "https://127.0.0.1:$PORT/index.html" > /dev/null 2>&1 && break
     sleep 0.05
   done
-  SERVER_PIDS="${PIDS[-1]} $(pgrep -P "${PIDS[-1]}" | tr '\n' ' ')"
+  SERVER_PIDS="${PIDS[-1]} $( (pgrep -P "${PIDS[-1]}" || true) | tr "\n" " ")"
 }
 stop() { kill "${PIDS[-1]}" 2>/dev/null || true; wait "${PIDS[-1]}" 2>/dev/null || true; unset 'PIDS[-1]'; sleep 0.3; }
 cpu_ticks() { local t=0 p; for p in $SERVER_PIDS; do
@@ -81,6 +84,7 @@ rss_bytes() { local t=0 p; for p in $SERVER_PIDS; do
 
 wrk_run() { # $1 conns, $2 path -> prints "requests bytes_per_s"
   taskset -c "$CLIENT_CPU" wrk -t1 -c"$1" -d"$DURATION" "https://127.0.0.1:$PORT$2" > "$W/wrk.out"
+  if grep -q "Non-2xx" "$W/wrk.out"; then echo "non-2xx responses: $(grep Non-2xx "$W/wrk.out")" >&2; fi
   awk '/requests in/ {r=$1} /Transfer\/sec/ {print r, $2}' "$W/wrk.out"
 }
 tick=$(getconf CLK_TCK)
@@ -105,7 +109,7 @@ for sc in $SCENARIOS; do
           start "$s"
           for mode in new reuse; do
             n=$(taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$PORT" -$mode \
-                -time "$SECONDS_S_TIME" 2>/dev/null | awk '/connections in/ && /real seconds/ {print $1 / $5; exit}' || true)
+                -time "$SECONDS_S_TIME" 2>/dev/null | awk '/connections in/ && /real seconds/ {printf "%.0f", $1 / $4; exit}' || true)
             printf '14\t%s\thandshakes/s_%s\t%s\n' "$s" "$mode" "${n:-?}"
           done
           stop
