@@ -8,7 +8,8 @@
 # Scenarios 8-11 (run only when selected: SCENARIOS="8 9 10 11" or ALL) are
 # pinned like 1-6: 8 cold-disk range reads next to a cached 1 KiB file, 9
 # on-the-fly compression, 10 many distinct small files, 11 loop latency
-# while compressing. Only one server runs at a time: each measured run starts
+# while compressing. Scenarios 12-15 (HTTPS; SCENARIOS="12 13 14 15") run
+# load/bench_tls.sh. Only one server runs at a time: each measured run starts
 # a fresh server, warms it up, measures, stops.
 # See load/README.md for the scenarios and environment variables.
 set -euo pipefail
@@ -949,7 +950,7 @@ main() {
     done
     ((${#servers[@]})) || die "no server to benchmark"
 
-    local -a tput=() sc
+    local -a tput=() tls=() sc
     local mem=0
     for sc in $SCENARIOS; do
         case $sc in
@@ -964,7 +965,8 @@ main() {
             8) [[ -n ${SKIP_SC[8]:-} ]] || tput+=(8) ;;
             9 | 11) tput+=("$sc") ;;
             10) tput+=(10a 10b) ;;
-            *) die "unknown scenario '$sc' (valid: 1-11, or ALL)" ;;
+            12 | 13 | 14 | 15) tls+=("$sc") ;;
+            *) die "unknown scenario '$sc' (valid: 1-15, or ALL)" ;;
         esac
     done
     if selected 8 || selected 9 || selected 11; then
@@ -1001,6 +1003,12 @@ main() {
             done
         done
     done
+
+    # The HTTPS scenarios have their own script (same certificate for every server).
+    if ((${#tls[@]})); then
+        SCENARIOS="${tls[*]}" DURATION=$DURATION SERVER_CPU=$SERVER_CPU CLIENT_CPU=$CLIENT_CPU \
+            bash "$LOAD_DIR/bench_tls.sh" | tee "$WORK_DIR/results/tls.tsv"
+    fi
 
     if ((mem)); then
         for s in "${servers[@]}"; do

@@ -18,6 +18,7 @@ use crate::server::extra_fields::ExtraFields;
 use crate::server::proxies::{PROXY_HEADER_TIMEOUT_DEFAULT_SECS, ProxyOptions};
 use crate::server::shared::Timeouts;
 use crate::server::start::Settings;
+use crate::server::tls::{KeyPair, TlsSettings};
 use crate::site::auth::{AuthOptions, DEFAULT_REALM};
 use crate::site::compress::{COMPRESS_CACHE_DEFAULT_BYTES, Level as CompressLevel};
 use crate::site::options::SiteOptions;
@@ -226,6 +227,29 @@ pub struct Config {
     /// Access-log line format: `combined` (Apache/nginx) or `json` (one object per line).
     #[arg(long, value_enum, default_value_t = LogFormat::Combined)]
     pub log_format: LogFormat,
+
+    /// Serve HTTPS with this PEM certificate chain (leaf first), paired with the --tls-key of
+    /// the same position. Repeat both for more names: the certificate is chosen by the name
+    /// the client asks for (SNI); the first is the default. SIGHUP loads them again.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Vec<PathBuf>,
+
+    /// The PEM private key of the --tls-cert in the same position.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Vec<PathBuf>,
+
+    /// Seconds a TLS client has to finish its handshake, from the accept.
+    #[arg(long, default_value_t = 10, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECS))]
+    pub tls_handshake_timeout: u64,
+
+    /// Also listen for plain HTTP on PORT and answer every request there with a redirect to
+    /// the same URL over HTTPS.
+    #[arg(long, value_name = "PORT", requires = "tls_cert")]
+    pub redirect_http: Option<u16>,
+
+    /// Send Strict-Transport-Security with this max-age on HTTPS responses.
+    #[arg(long, value_name = "SECONDS", requires = "tls_cert")]
+    pub hsts: Option<u64>,
 }
 
 /// A health path is matched as sent: an absolute path of visible ASCII.
@@ -352,7 +376,33 @@ impl Config {
             shutdown_delay: Duration::from_secs(self.shutdown_delay),
             metrics: self.metrics,
             log_format: self.log_format,
+            tls: (!self.tls_cert.is_empty()).then(|| TlsSettings {
+                pairs: self
+                    .tls_cert
+                    .iter()
+                    .zip(&self.tls_key)
+                    .map(|(cert, key)| KeyPair {
+                        cert: cert.clone(),
+                        key: key.clone(),
+                    })
+                    .collect(),
+                handshake_timeout: Duration::from_secs(self.tls_handshake_timeout),
+                hsts_max_age: self.hsts,
+            }),
+            redirect_http: self.redirect_http,
         }
+    }
+
+    /// The checks clap cannot express: each --tls-cert has its --tls-key.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.tls_cert.len() != self.tls_key.len() {
+            return Err(format!(
+                "--tls-cert and --tls-key come in pairs: got {} certificates and {} keys",
+                self.tls_cert.len(),
+                self.tls_key.len()
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -37,6 +37,7 @@ pub fn run(config: &Config) -> Result<Exit, StartError> {
     let site = start::open(&settings)?;
     if settings.workers > 1 {
         start::check_access_log(&settings)?;
+        start::check_tls(&settings)?;
         drop(site);
         return supervisor::run(&settings);
     }

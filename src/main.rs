@@ -19,6 +19,10 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
     };
+    if let Err(message) = config.validate() {
+        eprintln!("error: {message}");
+        return ExitCode::from(2);
+    }
     match tinyhttpd::run(&config) {
         // How the server ended, a drain cut short included, is in the error log.
         Ok(_) => ExitCode::SUCCESS,

@@ -69,6 +69,8 @@ pub struct Head<'a> {
     pub private: bool,
     /// `Cache-Control: no-store`: the answer is of the moment (a health check).
     pub no_store: bool,
+    /// The Strict-Transport-Security value, on an HTTPS server with `--hsts` (RFC 6797 §6.1).
+    pub strict_transport_security: Option<&'a [u8]>,
 }
 
 /// What a CORS preflight is told beyond the allowed origin.
@@ -107,6 +109,7 @@ impl<'a> Head<'a> {
             www_authenticate: None,
             private: false,
             no_store: false,
+            strict_transport_security: None,
         }
     }
 
@@ -178,6 +181,10 @@ impl<'a> Head<'a> {
         if let Some(challenge) = self.www_authenticate {
             out.extend_from_slice(b"\r\nWWW-Authenticate: ");
             out.extend_from_slice(challenge);
+        }
+        if let Some(sts) = self.strict_transport_security {
+            out.extend_from_slice(b"\r\nStrict-Transport-Security: ");
+            out.extend_from_slice(sts);
         }
         out.extend_from_slice(match self.persistence {
             Persistence::KeepAlive11 => b"\r\n\r\n".as_slice(),

@@ -19,6 +19,26 @@ pub trait Transport {
     fn send_file(&mut self, file: &File, offset: &mut u64, len: usize) -> io::Result<usize>;
     /// Ends our direction of the stream.
     fn shutdown_write(&mut self) -> io::Result<()>;
+    /// Takes the next step of a handshake the stream needs before it carries data (TLS's);
+    /// a plain stream has none.
+    fn handshake(&mut self) -> io::Result<Handshake> {
+        Ok(Handshake::Done)
+    }
+    /// Writes out what the stream holds back from earlier writes (TLS records queued behind a
+    /// full socket); `WouldBlock` while the socket is full. A plain stream holds nothing.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Where a handshake stands after a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Handshake {
+    Done,
+    /// Waiting for the peer's next bytes (`EAGAIN` on a read).
+    WantRead,
+    /// Waiting for room in the socket (`EAGAIN` on a write).
+    WantWrite,
 }
 
 /// An accepted TCP connection, closed on drop.

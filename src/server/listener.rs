@@ -1,4 +1,5 @@
-//! The listening socket and the task that accepts connections from it.
+//! The listening socket and the task that accepts connections from it. On an HTTPS server
+//! (`Shared::tls`) each accepted socket gets a TLS transport and starts in the handshake.
 
 use std::io;
 use std::net::SocketAddr;
@@ -10,6 +11,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::runtime::error_log::{self, Event};
 use crate::runtime::task::{Context, Step, TaskContext, Wake};
+use crate::runtime::tls::TlsConnection;
 use crate::runtime::transport::TcpConnection;
 use crate::server::conn::Connection;
 use crate::server::shared::Shared;
@@ -147,7 +149,7 @@ impl Listener {
     /// freed (see `slots`).
     pub fn resume<T>(&mut self, wake: Wake, cx: &mut Context<'_, T>) -> Step
     where
-        T: From<Connection<TcpConnection>>,
+        T: From<Connection<TcpConnection>> + From<Connection<TlsConnection>>,
     {
         if wake.shutdown {
             return Step::Done; // closing the socket refuses new connections
@@ -165,9 +167,18 @@ impl Listener {
                     }
                     let stream = TcpConnection::new(fd);
                     let slot = ConnectionSlot::claim(self.shared.slots());
-                    let connection =
-                        Connection::new(stream, peer, slot, Rc::clone(&self.shared), cx.now());
-                    cx.spawn(T::from(connection));
+                    let shared = Rc::clone(&self.shared);
+                    let now = cx.now();
+                    match self.shared.tls() {
+                        None => cx.spawn(T::from(Connection::new(stream, peer, slot, shared, now))),
+                        Some(tls) => match tls.accept(stream) {
+                            Ok(stream) => cx.spawn(T::from(
+                                Connection::new(stream, peer, slot, shared, now).handshaking(now),
+                            )),
+                            // rustls could not start a session: that client only is dropped.
+                            Err(_) => continue,
+                        },
+                    }
                 }
                 Err(e) => match AcceptError::of(&e) {
                     AcceptError::Empty => {
@@ -250,6 +261,12 @@ mod tests {
     enum TestTask {
         Listener(Listener),
         Connection(Box<Connection<TcpConnection>>),
+    }
+
+    impl From<Connection<TlsConnection>> for TestTask {
+        fn from(_: Connection<TlsConnection>) -> TestTask {
+            unreachable!("these tests serve plain HTTP")
+        }
     }
 
     impl From<Connection<TcpConnection>> for TestTask {

@@ -2,7 +2,7 @@
 //!
 //! It owns the task kinds (`listener`, `conn` for a connection, `signals`, `log_flusher`,
 //! `cache_sweeper`, `pool_task` for the worker pool's `jobs`, `metrics`) and the `ServerTask` enum the loop runs them as; what they share
-//! (`shared`, `slots`, `idle`); the health check (`health`); the request → reply decision (`handler`) and the reply → bytes
+//! (`shared`, `slots`, `idle`); the health check (`health`); HTTPS (`tls`); the request → reply decision (`handler`) and the reply → bytes
 //! renderer (`render`), with the fields the operator adds (`extra_fields`); the access log (`access_log`); start-up (`start`) and the worker
 //! supervisor (`supervisor`); and `simulate`, a connection driven over memory. It may use
 //! `runtime`, `site`, `http` and `sys`. Only the top (`lib.rs`) calls `start` and
@@ -28,10 +28,12 @@ pub mod simulate;
 pub mod slots;
 pub mod start;
 pub mod supervisor;
+pub mod tls;
 
 use std::os::fd::RawFd;
 
 use crate::runtime::task::{Context, Step, Task, Wake};
+use crate::runtime::tls::TlsConnection;
 use crate::runtime::transport::TcpConnection;
 use crate::server::cache_sweeper::CacheSweeper;
 use crate::server::conn::Connection;
@@ -48,6 +50,8 @@ pub enum ServerTask {
     Listener(Listener),
     /// Boxed: a connection is far larger than the other tasks, and the task table holds many.
     Connection(Box<Connection<TcpConnection>>),
+    /// A connection on the HTTPS listener: the same task over a TLS transport.
+    TlsConnection(Box<Connection<TlsConnection>>),
     /// Boxed, as a connection is: every slot of the task table is as large as the largest kind.
     Signals(Box<SignalWatcher>),
     LogFlush(LogFlusher),
@@ -72,11 +76,20 @@ impl From<Connection<TcpConnection>> for ServerTask {
     }
 }
 
+impl From<Connection<TlsConnection>> for ServerTask {
+    fn from(connection: Connection<TlsConnection>) -> ServerTask {
+        ServerTask::TlsConnection(Box::new(connection))
+    }
+}
+
 impl Task for ServerTask {
     fn source(&self) -> Option<(RawFd, Interest)> {
         match self {
             ServerTask::Listener(listener) => Some((listener.fd(), Interest::READABLE)),
             ServerTask::Connection(connection) => {
+                Some((connection.stream().raw_fd(), Interest::BOTH))
+            }
+            ServerTask::TlsConnection(connection) => {
                 Some((connection.stream().raw_fd(), Interest::BOTH))
             }
             ServerTask::Signals(signals) => Some((signals.fd(), Interest::READABLE)),
@@ -91,6 +104,7 @@ impl Task for ServerTask {
         match self {
             ServerTask::Listener(listener) => listener.resume(wake, cx),
             ServerTask::Connection(connection) => connection.resume(wake, cx),
+            ServerTask::TlsConnection(connection) => connection.resume(wake, cx),
             ServerTask::Signals(signals) => signals.resume(wake, cx),
             ServerTask::LogFlush(flusher) => flusher.resume(wake),
             ServerTask::CacheSweep(sweeper) => sweeper.resume(wake, cx),

@@ -31,6 +31,8 @@ pub struct Framing<'a> {
     pub vary_origin: bool,
     /// Given to credentials: `Cache-Control: private` in place of any configured one.
     pub private: bool,
+    /// Strict-Transport-Security, on every response of an HTTPS server with `--hsts`.
+    pub hsts: Option<&'a [u8]>,
 }
 
 /// A file body still to send: the bytes `offset..end` now, then `parts` in order. Boxed in
@@ -105,6 +107,7 @@ fn render_reply(reply: Reply, framing: &Framing<'_>, out: &mut Vec<u8>) -> Optio
     let mut head = Head::new(reply.status(), framing.date, framing.persistence);
     head.allow_origin = framing.allow_origin;
     head.vary_origin = framing.vary_origin;
+    head.strict_transport_security = framing.hsts;
     match reply {
         Reply::File { selected, parts } => {
             describe_file(&mut head, &selected, framing);

@@ -19,6 +19,7 @@ use crate::server::jobs::{Compression, JobOutput};
 use crate::server::metrics::{Metrics, Snapshot};
 use crate::server::proxies::ProxyOptions;
 use crate::server::slots::Slots;
+use crate::server::tls::Tls;
 use crate::site::auth::Auth;
 use crate::site::file_cache::FileCache;
 use crate::site::files::Site;
@@ -63,6 +64,10 @@ pub struct Shared {
     /// `--health-path`, and `--metrics` (see `with_health`, `with_metrics`).
     health: Option<Health>,
     metrics: Option<Rc<Metrics>>,
+    /// HTTPS: the listener's connections speak TLS (see `tls`).
+    tls: Option<Tls>,
+    /// `--redirect-http`: every request is answered with a redirect to HTTPS on this port.
+    redirect_to_port: Option<u16>,
 }
 
 impl Shared {
@@ -95,6 +100,8 @@ impl Shared {
             proxy: ProxyOptions::default(),
             health: None,
             metrics: None,
+            tls: None,
+            redirect_to_port: None,
         }
     }
 
@@ -105,6 +112,30 @@ impl Shared {
 
     pub fn proxy(&self) -> &ProxyOptions {
         &self.proxy
+    }
+
+    /// The same, serving HTTPS with `tls`.
+    pub fn with_tls(self, tls: Tls) -> Shared {
+        Shared {
+            tls: Some(tls),
+            ..self
+        }
+    }
+
+    /// The same, redirecting every request to HTTPS on `port` (the redirect listener's).
+    pub fn with_redirect(self, port: u16) -> Shared {
+        Shared {
+            redirect_to_port: Some(port),
+            ..self
+        }
+    }
+
+    pub fn tls(&self) -> Option<&Tls> {
+        self.tls.as_ref()
+    }
+
+    pub fn redirect_to_port(&self) -> Option<u16> {
+        self.redirect_to_port
     }
 
     /// The same, with a worker pool and, if not `None`, compression on the fly.

@@ -2,7 +2,7 @@
 //! SIGTERM into a graceful shutdown of the loop.
 //!
 //! SIGHUP runs `reload` (reopen the access and error logs, for logrotate's
-//! `postrotate kill -HUP`, and re-read the `--auth-file`) and the server goes on; nothing in flight is touched. The first
+//! `postrotate kill -HUP`, re-read the `--auth-file`; load TLS certificates and keys again) and the server goes on; nothing in flight is touched. The first
 //! SIGINT or SIGTERM makes the health check fail (`health`), says what is being drained,
 //! starts the drain (`Context::begin_shutdown`) and gives those two signals their default
 //! action back; this task then finishes, so a second one ends the process at once. SIGHUP
@@ -153,6 +153,18 @@ fn reload(shared: &Shared) {
             Err(error) => error_log::error(
                 Event::Lifecycle,
                 format_args!("SIGHUP: {error}; the previous users stay in force"),
+            ),
+        }
+    }
+    if let Some(tls) = shared.tls() {
+        match tls.reload() {
+            Ok(()) => error_log::info(
+                Event::Lifecycle,
+                format_args!("SIGHUP: TLS certificates reloaded"),
+            ),
+            Err(e) => error_log::error(
+                Event::Lifecycle,
+                format_args!("SIGHUP: TLS certificates not reloaded, the old ones stay: {e}"),
             ),
         }
     }

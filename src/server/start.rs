@@ -28,6 +28,7 @@ use crate::server::pool_task::PoolTask;
 use crate::server::proxies::ProxyOptions;
 use crate::server::shared::{Shared, Timeouts};
 use crate::server::signals::{SignalWatcher, connections};
+use crate::server::tls::{LoadError, Tls, TlsSettings};
 use crate::site::auth::{Auth, AuthError, AuthOptions};
 use crate::site::compress::Level as CompressLevel;
 use crate::site::files::Site;
@@ -72,6 +73,10 @@ pub struct Settings {
     pub metrics: Option<SocketAddr>,
     /// `--log-format`.
     pub log_format: LogFormat,
+    /// `--tls-cert`/`--tls-key` and the rest of HTTPS; `None` serves plain HTTP.
+    pub tls: Option<TlsSettings>,
+    /// `--redirect-http PORT`: a plain listener that redirects every request to HTTPS.
+    pub redirect_http: Option<u16>,
 }
 
 /// Why the server could not start (or, for `EventLoop`, keep running).
@@ -86,6 +91,7 @@ pub enum StartError {
     EventLoop(io::Error),
     Pool(io::Error),
     Auth(AuthError),
+    Tls(LoadError),
 }
 
 /// Linux's default `net.ipv4.ip_unprivileged_port_start`: binding a lower port needs root or
@@ -133,6 +139,7 @@ impl fmt::Display for StartError {
             StartError::EventLoop(source) => write!(f, "event loop failed: {source}"),
             StartError::Pool(source) => write!(f, "cannot start the worker pool: {source}"),
             StartError::Auth(error) => write!(f, "{error}"),
+            StartError::Tls(source) => write!(f, "cannot load TLS certificate or key {source}"),
         }
     }
 }
@@ -162,6 +169,15 @@ fn load_auth(settings: &Settings) -> Result<Option<Auth>, StartError> {
         .map_err(StartError::Auth)
 }
 
+/// Checks that the certificates and keys load, in a process that will not serve them itself
+/// (the supervisor: each worker loads its own), so that a bad file fails before `listening`.
+pub fn check_tls(settings: &Settings) -> Result<(), StartError> {
+    match &settings.tls {
+        Some(tls) => Tls::load(tls).map(drop).map_err(StartError::Tls),
+        None => Ok(()),
+    }
+}
+
 /// Checks that the access log can be opened, in a process that will not open it itself (the
 /// supervisor: each worker opens its own), so that a bad path fails before `listening`.
 pub fn check_access_log(settings: &Settings) -> Result<(), StartError> {
@@ -186,13 +202,17 @@ pub fn single(settings: &Settings, site: Site) -> Result<Exit, StartError> {
         None => None,
     };
     let server = Prepared::new(settings, site, socket, metrics)?;
-    announce(bound);
+    announce(bound, settings);
+    if let Some(redirect) = server.redirect_addr {
+        announce_redirect(redirect);
+    }
     if let Some(endpoint) = endpoint {
         endpoint.announce();
     }
+    let scheme = scheme(settings);
     error_log::info(
         Event::Lifecycle,
-        format_args!("serving {} on http://{bound}", settings.root.display()),
+        format_args!("serving {} on {scheme}://{bound}", settings.root.display()),
     );
     server.run()
 }
@@ -211,10 +231,25 @@ pub fn bind_metrics(settings: &Settings) -> Result<Option<Endpoint>, StartError>
 }
 
 /// Prints the line tests and scripts wait for; if stdout is gone, serving still makes sense.
-pub fn announce(bound: SocketAddr) {
+pub fn announce(bound: SocketAddr, settings: &Settings) {
     let mut stdout = io::stdout().lock();
-    let _ = writeln!(stdout, "listening on http://{bound}");
+    let _ = writeln!(stdout, "listening on {}://{bound}", scheme(settings));
     let _ = stdout.flush();
+}
+
+/// With `--redirect-http`, the line after the listening line.
+fn announce_redirect(bound: SocketAddr) {
+    let mut stdout = io::stdout().lock();
+    let _ = writeln!(stdout, "redirecting http://{bound} to https");
+    let _ = stdout.flush();
+}
+
+fn scheme(settings: &Settings) -> &'static str {
+    if settings.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    }
 }
 
 /// Opens the root directory to serve.
@@ -264,6 +299,8 @@ struct Prepared {
     event_loop: EventLoop<ServerTask>,
     shared: Rc<Shared>,
     drain: Duration,
+    /// Where the `--redirect-http` listener listens.
+    redirect_addr: Option<SocketAddr>,
 }
 
 impl Prepared {
@@ -292,22 +329,28 @@ impl Prepared {
             .compress
             .map(|level| Compression::new(level, settings.compress_cache_bytes));
         let (metrics, metrics_listener) = metrics.unzip();
-        let shared = Rc::new(
-            Shared::new(
-                site,
-                settings.extra_fields.clone(),
-                log,
-                settings.timeouts,
-                settings.max_body_bytes,
-                settings.max_connections,
-                event_loop.notifier(),
-            )
-            .with_jobs(pool, compression)
-            .with_auth(load_auth(settings)?)
-            .with_proxy(settings.proxy.clone())
-            .with_health(settings.health_path.as_deref().map(Health::new))
-            .with_metrics(metrics),
-        );
+        let mut shared = Shared::new(
+            site,
+            settings.extra_fields.clone(),
+            log,
+            settings.timeouts,
+            settings.max_body_bytes,
+            settings.max_connections,
+            event_loop.notifier(),
+        )
+        .with_jobs(pool, compression)
+        .with_auth(load_auth(settings)?)
+        .with_proxy(settings.proxy.clone())
+        .with_health(settings.health_path.as_deref().map(Health::new))
+        .with_metrics(metrics);
+        if let Some(tls) = &settings.tls {
+            shared = shared.with_tls(Tls::load(tls).map_err(StartError::Tls)?);
+        }
+        let shared = Rc::new(shared);
+        let redirect_addr = match settings.redirect_http {
+            Some(port) => Some(spawn_redirect(settings, port, &socket, &mut event_loop)?),
+            None => None,
+        };
         event_loop
             .spawn(ServerTask::Signals(Box::new(
                 SignalWatcher::new(signals, settings.drain_timeout, Rc::clone(&shared))
@@ -351,6 +394,7 @@ impl Prepared {
             event_loop,
             shared,
             drain: settings.drain_timeout,
+            redirect_addr,
         })
     }
 
@@ -409,4 +453,40 @@ impl Prepared {
         error_log::finish(deadline);
         Ok(exit)
     }
+}
+
+/// Binds `--redirect-http PORT` and spawns its listener, whose connections answer every
+/// request with a redirect to the HTTPS listener `https` (see `tls::redirect`). It has its own
+/// `Shared`: its own slots and buffers, and no files to serve.
+fn spawn_redirect(
+    settings: &Settings,
+    port: u16,
+    https: &Socket,
+    event_loop: &mut EventLoop<ServerTask>,
+) -> Result<SocketAddr, StartError> {
+    let addr = SocketAddr::new(settings.addr.ip(), port);
+    let listen_error = |source| StartError::Listen { addr, source };
+    // Every worker listens on it too, as on the HTTPS port.
+    let sharing = if settings.workers > 1 {
+        Sharing::ReusePort
+    } else {
+        Sharing::Exclusive
+    };
+    let socket = listener::bind(addr, sharing).map_err(listen_error)?;
+    let bound = listener::local_addr(&socket).map_err(listen_error)?;
+    let https_port = listener::local_addr(https).map_err(listen_error)?.port();
+    let shared = Shared::new(
+        open_site(settings)?,
+        ExtraFields::default(),
+        None,
+        settings.timeouts,
+        settings.max_body_bytes,
+        settings.max_connections,
+        event_loop.notifier(),
+    )
+    .with_redirect(https_port);
+    event_loop
+        .spawn(ServerTask::Listener(Listener::new(socket, Rc::new(shared))))
+        .map_err(StartError::EventLoop)?;
+    Ok(bound)
 }

@@ -70,7 +70,7 @@ pub fn run(settings: &Settings) -> Result<Exit, StartError> {
         return Err(StartError::Workers(e));
     }
     drop(readiness);
-    start::announce(bound);
+    start::announce(bound, settings);
     if let Some(endpoint) = &metrics {
         endpoint.announce();
     }

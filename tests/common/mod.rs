@@ -68,3 +68,7 @@ pub fn dump_dom(browser: &str, url: &str, profile: &std::path::Path) -> String {
         .expect("run the browser");
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
+
+/// HTTPS: certificates made with `openssl req`, and a blocking rustls client.
+mod tls;
+pub use tls::*;

@@ -393,10 +393,11 @@ fn drain_to_buffer(mut source: impl Read + Send + 'static) -> SharedBuf {
     buffer
 }
 
-/// `listening on http://ADDR:PORT` → the address; panics on any other shape.
+/// `listening on http://ADDR:PORT` (or `https://`) → the address; panics on any other shape.
 pub fn parse_listening_line(line: &str) -> SocketAddr {
     let rest = line
         .strip_prefix("listening on http://")
+        .or_else(|| line.strip_prefix("listening on https://"))
         .unwrap_or_else(|| panic!("unexpected first stdout line: {line:?}"));
     let addr: SocketAddr = rest
         .parse()

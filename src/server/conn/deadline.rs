@@ -13,6 +13,7 @@ impl<S: Transport> Connection<S> {
     pub(super) fn deadline(&self) -> Option<Instant> {
         match &self.state {
             State::ReadProxyHeader { deadline }
+            | State::Handshake { deadline }
             | State::ReadHead { deadline, .. }
             | State::DiscardBody { deadline, .. }
             | State::AwaitJob { deadline, .. }
@@ -55,6 +56,8 @@ impl<S: Transport> Connection<S> {
             State::ReadHead { .. } => TimeoutKind::Head,
             State::DiscardBody { .. } => TimeoutKind::Body,
             State::Send { .. } | State::Linger { .. } => TimeoutKind::Send,
+            State::Handshake { .. } => TimeoutKind::Handshake,
+            State::ReadProxyHeader { .. } => TimeoutKind::ProxyHeader,
             _ => TimeoutKind::Job,
         }
     }

@@ -37,7 +37,7 @@
 //! (the access-log hook they call).
 //!
 //! Behind a load balancer (`proxy`): with `--proxy-protocol` a connection starts in
-//! `ReadProxyHeader`, before `ReadHead` (and before a TLS handshake, were there one).
+//! `ReadProxyHeader`, before `ReadHead` then `Handshake` (TLS's, on an HTTPS listener, see `handshake`).
 //!
 //! Deadlines: a new connection's first head is due within the head timeout of the accept;
 //! between requests the keep-alive timeout runs until the first byte, then the head timeout
@@ -48,6 +48,7 @@ mod auth;
 mod body;
 mod cold;
 mod deadline;
+mod handshake;
 mod job;
 mod listing;
 mod log;
@@ -124,6 +125,8 @@ enum State {
     /// Waiting for the PROXY protocol header that opens the connection (see `proxy`);
     /// the deadline is `--proxy-timeout` from the accept, and passing it closes.
     ReadProxyHeader { deadline: Instant },
+    /// A TLS connection's handshake (see `handshake`), before its first request.
+    Handshake { deadline: Instant },
     /// Waiting for a complete request head. `scanned` bytes of the buffer are known not to
     /// end one. `idle`: between requests with nothing received, the deadline is the
     /// keep-alive timeout's, and the first byte replaces it with the head timeout's. Otherwise
@@ -356,6 +359,7 @@ impl<S: Transport> Connection<S> {
                 State::ReadProxyHeader { deadline } => {
                     self.read_proxy_header(deadline, &mut budget, cx)
                 }
+                State::Handshake { deadline } => self.handshake(deadline, cx),
                 State::ReadHead {
                     scanned,
                     deadline,

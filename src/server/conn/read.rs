@@ -19,6 +19,7 @@ use crate::server::conn::{
 use crate::server::handler::{self, CompressOptions, Reply};
 use crate::server::jobs::Compression;
 use crate::server::render::{self, Framing};
+use crate::server::tls::{Tls, redirect};
 
 /// What the connection needs of a request once the reply is decided: owned, so the head's
 /// bytes can be consumed.
@@ -177,6 +178,13 @@ impl<S: Transport> Connection<S> {
         if let Some(line) = &mut log_line {
             line.set_headers(request.referer, request.user_agent);
         }
+        // The plain listener beside an HTTPS one answers everything with the way there.
+        if let Some(port) = self.shared.redirect_to_port() {
+            let reply = redirect::reply(head, port);
+            let cors = self.shared.extra_fields().cors.allow(request.cors.origin);
+            let shape = Shape::of(request, cors);
+            return self.hold(head_len, shape, reply, false, log_line, cx);
+        }
         // A load balancer's health check needs no credentials and names no file.
         let health = self
             .shared
@@ -323,6 +331,7 @@ impl<S: Transport> Connection<S> {
             allow_origin: held.cors.map(|allowed| extra.cors.allow_origin(allowed)),
             vary_origin: extra.cors.varies(),
             private: held.private,
+            hsts: self.shared.tls().and_then(Tls::hsts),
         };
         self.shared.buffers().fill_output(&mut self.output);
         let rendered = render::render(held.reply, &framing, &mut self.output);

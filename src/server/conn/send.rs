@@ -54,6 +54,9 @@ impl<S: Transport> Connection<S> {
                 return self.read_in(body, then, deadline, cx);
             }
         }
+        if let Flow::Stop(step) = self.flush_stream() {
+            return stopped(None, then, deadline, step);
+        }
         self.finish(then, budget, cx)
     }
 

@@ -43,9 +43,21 @@ pub enum TimeoutKind {
     Send,
     /// A worker-pool job (compression, a listing, cold file data) not done in time.
     Job,
+    /// A TLS handshake not finished (`--tls-handshake-timeout`).
+    Handshake,
+    /// A PROXY protocol header that did not arrive (`--proxy-timeout`).
+    ProxyHeader,
 }
 
-const TIMEOUT_LABELS: [&str; 5] = ["head", "body", "keepalive", "send", "job"];
+const TIMEOUT_LABELS: [&str; 7] = [
+    "head",
+    "body",
+    "keepalive",
+    "send",
+    "job",
+    "handshake",
+    "proxy_header",
+];
 
 /// Why a request was refused, the `reason` of `tinyhttpd_refused_total`: from the status of
 /// the response that ends the connection.
