@@ -58,7 +58,10 @@ fn fallback_answers_navigations_with_its_file_and_200() {
         // named: the shell's precompressed siblings are looked for only for a client that
         // accepts a coding.)
         let vary = response.header("Vary").unwrap_or("");
-        assert!(!vary.split(", ").any(|v| v == "Accept"), "{target}: Vary: {vary}");
+        assert!(
+            !vary.split(", ").any(|v| v == "Accept"),
+            "{target}: Vary: {vary}"
+        );
     }
     let head = send_closing(server.addr(), "HEAD", "/deep", &[]);
     assert_eq!(head.status, 200, "{}", head.summary());
