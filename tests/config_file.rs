@@ -183,7 +183,8 @@ fn a_missing_file_is_a_usage_error_naming_it() {
 #[test]
 fn path_sections_apply_only_under_their_glob() {
     let setup = Setup::new(
-        "[[path]]\nglob = \"/assets/**\"\ncache-control = \"max-age=60\"\nheader = [\"X-Asset: yes\"]\n",
+        "[[path]]\nglob = \"/assets/**\"\n\
+         cache-control = \"max-age=60\"\nheader = [\"X-Asset: yes\"]\n",
     );
     setup.write("assets/deep/a.css", "a");
     setup.write("b.css", "b");

@@ -21,7 +21,7 @@ use std::path::PathBuf;
 
 use clap::error::ErrorKind;
 use clap::parser::ValueSource;
-use clap::{ArgAction, Command};
+use clap::{Arg, ArgAction, Command};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
@@ -101,9 +101,10 @@ fn command_line(cli: &[OsString], command: &Command) -> Option<(PathBuf, Vec<Str
 }
 
 /// One argument made from the file: `--long=value` (or `--long` for a switch), the id of
-/// its flag, and where it came from, for errors.
+/// its flag, whether that flag takes one value only, and where it came from, for errors.
 struct Argument {
     id: String,
+    once: bool,
     text: String,
     key: String,
     line: usize,
@@ -145,24 +146,23 @@ impl File<'_> {
         value: &Spanned<DeValue<'_>>,
         out: &mut Vec<Argument>,
     ) -> Result<(), FileError> {
-        let long = self.flag(key, line)?;
-        let action = self.action(long);
-        match action {
+        let arg = self.flag(key, line)?;
+        match arg.get_action() {
             ArgAction::SetTrue => match value.get_ref().as_bool() {
-                Some(true) => self.push(long, key, format!("--{long}"), line, out),
+                Some(true) => self.push(arg, key, format!("--{key}"), line, out),
                 Some(false) => Ok(()),
                 None => Err(self.wrong_type(key, value, "true or false")),
             },
             ArgAction::Set => {
                 let (text, line) = self.scalar(key, value)?;
-                self.push(long, key, format!("--{long}={text}"), line, out)
+                self.push(arg, key, format!("--{key}={text}"), line, out)
             }
-            ArgAction::Append => self
-                .list(key, value)?
-                .into_iter()
-                .try_for_each(|(text, line)| {
-                    self.push(long, key, format!("--{long}={text}"), line, out)
-                }),
+            ArgAction::Append => {
+                for (text, line) in self.list(key, value)? {
+                    self.push(arg, key, format!("--{key}={text}"), line, out)?;
+                }
+                Ok(())
+            }
             _ => Err(self.error(line, format!("`{key}` cannot be set in a file"))),
         }
     }
@@ -180,124 +180,135 @@ impl File<'_> {
             let Some(table) = section.get_ref().as_table() else {
                 return Err(self.wrong_type(PATH_KEY, section, "[[path]] sections"));
             };
-            self.section(self.line(section.span()), table, out)?;
-        }
-        Ok(())
-    }
-
-    /// One `[[path]]` section, mapped onto the flags that do the same for a glob: `header`
-    /// and `cache-control` become `--header 'GLOB Name: value'`; `auth = true` becomes
-    /// `--auth-path PREFIX`, so the glob must be a prefix (`/private/**`); `fallback` becomes
-    /// `--fallback`, which is site-wide, so only for `glob = "/**"`.
-    fn section(
-        &self,
-        line: usize,
-        table: &DeTable<'_>,
-        out: &mut Vec<Argument>,
-    ) -> Result<(), FileError> {
-        let Some(glob) = table.get("glob") else {
-            return Err(self.error(line, "a [[path]] section needs a `glob`".to_string()));
-        };
-        let (glob, glob_line) = self.scalar("glob", glob)?;
-        Glob::parse(&glob).map_err(|e| self.error(glob_line, format!("key `glob`: {e}")))?;
-        for (key, value) in in_file_order(table) {
-            let line = self.line(key.span());
-            match key.get_ref().as_ref() {
-                "glob" => {}
-                key @ "header" => {
-                    self.list(key, value)?
-                        .into_iter()
-                        .try_for_each(|(text, line)| {
-                            self.push("header", key, format!("--header={glob} {text}"), line, out)
-                        })?
-                }
-                key @ "cache-control" => {
-                    let (text, line) = self.scalar(key, value)?;
-                    let rule = format!("--header={glob} Cache-Control: {text}");
-                    self.push("header", key, rule, line, out)?;
-                }
-                key @ "auth" => match value.get_ref().as_bool() {
-                    Some(true) => {
-                        let prefix = auth_prefix(&glob).ok_or_else(|| {
-                            self.error(line, format!(
-                                "key `auth`: only a prefix glob such as /private/** can be protected, not {glob}"
-                            ))
-                        })?;
-                        self.push("auth-path", key, format!("--auth-path={prefix}"), line, out)?;
-                    }
-                    Some(false) => {
-                        return Err(self.error(line, "key `auth`: false cannot exempt a path from --auth-file; leave the key out".to_string()));
-                    }
-                    None => return Err(self.wrong_type(key, value, "true or false")),
-                },
-                key @ "fallback" => {
-                    if glob != "/**" {
-                        return Err(self.error(line, format!(
-                            "key `fallback`: only glob = \"/**\" can have a fallback (it is site-wide), not {glob}"
-                        )));
-                    }
-                    let (text, line) = self.scalar(key, value)?;
-                    self.push("fallback", key, format!("--fallback={text}"), line, out)?;
-                }
-                key => {
-                    return Err(self.error(
-                        line,
-                        format!("unknown key `{key}` in a [[path]] section (glob, header, cache-control, auth, fallback)"),
-                    ));
-                }
+            let Some(glob) = table.get("glob") else {
+                let message = "a [[path]] section needs a `glob`".to_string();
+                return Err(self.error(self.line(section.span()), message));
+            };
+            let (glob, line) = self.scalar("glob", glob)?;
+            Glob::parse(&glob).map_err(|e| self.error(line, format!("key `glob`: {e}")))?;
+            for (key, value) in in_file_order(table) {
+                let line = self.line(key.span());
+                self.section_key(&glob, key.get_ref(), line, value, out)?;
             }
         }
         Ok(())
     }
 
-    /// The flag whose long name is `key`.
-    fn flag<'k>(&self, key: &'k str, line: usize) -> Result<&'k str, FileError> {
-        if key == CONFIG_FLAG {
-            return Err(self.error(
+    /// One key of a `[[path]]` section, mapped onto the flag that does the same for a glob:
+    /// `header` and `cache-control` become `--header 'GLOB Name: value'`; `auth = true`
+    /// becomes `--auth-path PREFIX`, so the glob must be a prefix (`/private/**`);
+    /// `fallback` becomes `--fallback`, which is site-wide, so only for `glob = "/**"`.
+    fn section_key(
+        &self,
+        glob: &str,
+        key: &str,
+        line: usize,
+        value: &Spanned<DeValue<'_>>,
+        out: &mut Vec<Argument>,
+    ) -> Result<(), FileError> {
+        let flag = |long| {
+            self.arg(long)
+                .ok_or_else(|| self.error(line, format!("no --{long}")))
+        };
+        match key {
+            "glob" => Ok(()),
+            "header" => {
+                for (text, line) in self.list(key, value)? {
+                    let rule = format!("--header={glob} {text}");
+                    self.push(flag("header")?, key, rule, line, out)?;
+                }
+                Ok(())
+            }
+            "cache-control" => {
+                let (text, line) = self.scalar(key, value)?;
+                let rule = format!("--header={glob} Cache-Control: {text}");
+                self.push(flag("header")?, key, rule, line, out)
+            }
+            "auth" => match (value.get_ref().as_bool(), auth_prefix(glob)) {
+                (Some(true), Some(prefix)) => {
+                    let text = format!("--auth-path={prefix}");
+                    self.push(flag("auth-path")?, key, text, line, out)
+                }
+                (Some(true), None) => Err(self.error(
+                    line,
+                    format!(
+                        "key `auth`: only a prefix glob such as /private/** can be protected \
+                         (as --auth-path protects prefixes), not {glob}"
+                    ),
+                )),
+                (Some(false), _) => Err(self.error(
+                    line,
+                    "key `auth`: false cannot exempt paths from --auth-file; leave it out"
+                        .to_string(),
+                )),
+                (None, _) => Err(self.wrong_type(key, value, "true or false")),
+            },
+            "fallback" if glob == "/**" => {
+                let (text, line) = self.scalar(key, value)?;
+                self.push(
+                    flag("fallback")?,
+                    key,
+                    format!("--fallback={text}"),
+                    line,
+                    out,
+                )
+            }
+            "fallback" => Err(self.error(
                 line,
-                "`config` cannot be set in a configuration file".to_string(),
-            ));
+                format!(
+                    "key `fallback`: only glob = \"/**\" can have one (it is site-wide), \
+                     not {glob}"
+                ),
+            )),
+            _ => Err(self.error(
+                line,
+                format!(
+                    "unknown key `{key}` in a [[path]] section \
+                     (glob, header, cache-control, auth, fallback)"
+                ),
+            )),
         }
-        if self.id(key).is_some() {
-            return Ok(key);
+    }
+
+    /// The flag whose long name is `key`.
+    fn flag(&self, key: &str, line: usize) -> Result<&Arg, FileError> {
+        if key == CONFIG_FLAG {
+            let message = "`config` cannot be set in a configuration file".to_string();
+            return Err(self.error(line, message));
+        }
+        if let Some(arg) = self.arg(key) {
+            return Ok(arg);
         }
         let dashed = key.replace('_', "-");
-        let hint = match self.id(&dashed) {
+        let hint = match self.arg(&dashed) {
             Some(_) if dashed != key => format!(" (did you mean `{dashed}`?)"),
             _ => String::new(),
         };
         Err(self.error(line, format!("unknown key `{key}`{hint}")))
     }
 
-    /// The id of the flag `--long`.
-    fn id(&self, long: &str) -> Option<String> {
+    /// The flag `--long`.
+    fn arg(&self, long: &str) -> Option<&Arg> {
         self.command
             .get_arguments()
             .find(|arg| arg.get_long() == Some(long))
-            .map(|arg| arg.get_id().to_string())
-    }
-
-    fn action(&self, long: &str) -> ArgAction {
-        self.command
-            .get_arguments()
-            .find(|arg| arg.get_long() == Some(long))
-            .map_or(ArgAction::Set, |arg| arg.get_action().clone())
     }
 
     /// Checks `text` (`--long=value`) with the flag's own parser, then adds it.
     fn push(
         &self,
-        long: &str,
+        arg: &Arg,
         key: &str,
         text: String,
         line: usize,
         out: &mut Vec<Argument>,
     ) -> Result<(), FileError> {
-        let parsed = self
+        let program = OsStr::new(self.command.get_name());
+        match self
             .command
             .clone()
-            .try_get_matches_from([OsStr::new(self.command.get_name()), OsStr::new(&text)]);
-        match parsed {
+            .try_get_matches_from([program, OsStr::new(&text)])
+        {
             // What another flag must or must not be is checked with all of them, later.
             Err(e)
                 if !matches!(
@@ -312,7 +323,8 @@ impl File<'_> {
             }
             _ => {
                 out.push(Argument {
-                    id: self.id(long).unwrap_or_default(),
+                    id: arg.get_id().to_string(),
+                    once: matches!(arg.get_action(), ArgAction::Set | ArgAction::SetTrue),
                     text,
                     key: key.to_string(),
                     line,
@@ -322,23 +334,15 @@ impl File<'_> {
         }
     }
 
-    /// A flag that takes one value given twice (`fallback` at the top and in a section).
+    /// A flag that takes one value, given twice (`fallback` at the top and in a section).
     fn refuse_repeats(&self, arguments: &[Argument]) -> Result<(), FileError> {
-        for (i, later) in arguments.iter().enumerate() {
-            let once = self
-                .command
-                .get_arguments()
-                .find(|arg| arg.get_id() == later.id.as_str())
-                .is_some_and(|arg| matches!(arg.get_action(), ArgAction::Set | ArgAction::SetTrue));
-            let earlier = arguments[..i].iter().find(|a| a.id == later.id);
-            if let Some(earlier) = earlier.filter(|_| once) {
-                return Err(self.error(
-                    later.line,
-                    format!(
-                        "key `{}`: set twice (also on line {})",
-                        later.key, earlier.line
-                    ),
-                ));
+        for (i, later) in arguments.iter().enumerate().filter(|(_, a)| a.once) {
+            if let Some(earlier) = arguments[..i].iter().find(|a| a.id == later.id) {
+                let message = format!(
+                    "key `{}`: set twice (also on line {})",
+                    later.key, earlier.line
+                );
+                return Err(self.error(later.line, message));
             }
         }
         Ok(())
