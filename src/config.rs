@@ -1,5 +1,7 @@
 //! The command line: the limits and timeouts an operator may change. Fixed limits live as
-//! named constants beside the code they bound.
+//! named constants beside the code they bound. `file` reads the same flags from `--config`.
+
+pub mod file;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -35,6 +37,11 @@ const MAX_TIMEOUT_SECS: u64 = 365 * 24 * 3600;
     about = "A single-threaded HTTP/1.1 static file server on a hand-written epoll loop"
 )]
 pub struct Config {
+    /// Read flags from a TOML file whose keys are the flags' long names (see
+    /// tinyhttpd.example.toml); a flag given on the command line replaces the file's value.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
     /// TCP port to listen on (0 picks a free one); below 1024 needs root or
     /// CAP_NET_BIND_SERVICE.
     #[arg(short, long, default_value_t = 8080)]

@@ -1,13 +1,20 @@
-//! Flags → config → bind → run. The only place errors become exit codes:
-//! 2 for a bad command line, 1 for anything that stops the server.
+//! Flags (and the `--config` file's) → config → bind → run. The only place errors become exit
+//! codes: 2 for a bad command line or configuration file, 1 for anything that stops the server.
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use tinyhttpd::config::Config;
+use clap::{CommandFactory, Parser};
+use tinyhttpd::config::{Config, file};
 
 fn main() -> ExitCode {
-    let config = match Config::try_parse().and_then(Config::checked) {
+    let args = match file::with_file(std::env::args_os().collect(), &Config::command()) {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let config = match Config::try_parse_from(args).and_then(Config::checked) {
         Ok(config) => config,
         Err(e) if e.use_stderr() => {
             eprint!("{}", without_usage(&e.to_string()));
