@@ -23,6 +23,7 @@ use crate::server::start::Settings;
 use crate::server::tls::{KeyPair, TlsSettings};
 use crate::site::auth::{AuthOptions, DEFAULT_REALM};
 use crate::site::compress::{COMPRESS_CACHE_DEFAULT_BYTES, Level as CompressLevel};
+use crate::site::etag::EtagMode;
 use crate::site::options::SiteOptions;
 use crate::site::routes::{self, Extension, Fallback, Redirect, Routes};
 
@@ -257,6 +258,12 @@ pub struct Config {
     /// Send Strict-Transport-Security with this max-age on HTTPS responses.
     #[arg(long, value_name = "SECONDS", requires = "tls_cert")]
     pub hsts: Option<u64>,
+
+    /// What a file's ETag is made from: `mtime` (size and modification time, as nginx; the
+    /// same on every replica with the same mtimes) or `content` (a SHA-256 of the bytes, made
+    /// off the loop once per version of a file, for trees whose mtimes mean nothing).
+    #[arg(long, value_enum, default_value_t = EtagMode::Mtime, value_name = "FROM")]
+    pub etag: EtagMode,
 }
 
 /// A health path is matched as sent: an absolute path of visible ASCII.
@@ -336,6 +343,7 @@ impl Config {
                 self.try_ext.clone(),
                 self.redirect.clone(),
             ),
+            etag: self.etag,
         };
         Settings {
             addr: SocketAddr::new(self.bind, self.port),

@@ -49,7 +49,10 @@ fn key(ino: u64, coding: Coding) -> VariantKey {
             dev: 1,
             ino,
             len: 100 * 1024,
-            mtime_ns: 1,
+            mtime_secs: 0,
+            mtime_nanos: 1,
+            ctime_secs: 0,
+            ctime_nanos: 0,
         },
         coding,
     }

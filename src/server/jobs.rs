@@ -16,7 +16,10 @@
 use std::cell::{RefCell, RefMut};
 use std::io;
 
+use crate::runtime::pool::{JobTicket, Pool};
+use crate::runtime::task::TaskId;
 use crate::site::compress::{CompressedCache, CompressedVariant, Level};
+use crate::site::file_cache::FileCache;
 use crate::site::listing::Page;
 
 /// Jobs that may wait for a thread beyond the ones running: with 4 threads and 64 queued, a
@@ -37,6 +40,43 @@ pub enum JobOutput {
     InPageCache,
     /// Whether a password matched its bcrypt hash (see `site::auth`).
     Verified(bool),
+    /// A file's content was hashed for its ETag (`--etag content`): the job stored the tag in
+    /// the cached file itself, so nothing comes back but the end of the job.
+    ContentHashed,
+}
+
+/// The content hash jobs in flight (`--etag content`). Nobody waits for them: the request
+/// that asked is answered without a tag, and a later one finds it in the file cache. Their
+/// tickets are kept here only so the jobs are not cancelled; each is dropped once its job
+/// ended, when jobs are next handed out. The submitting connection is the owner, and the
+/// end of the job wakes it once for nothing, as a lost race for pool space does.
+/// Bounded by the pool: jobs are handed out only while it has room.
+#[derive(Default)]
+pub struct HashJobs {
+    tickets: RefCell<Vec<JobTicket<JobOutput>>>,
+}
+
+impl HashJobs {
+    /// Hands the file cache's wanted content hashes to `pool`, as many as it has room for.
+    /// Costs one check when none is wanted.
+    pub fn submit(&self, pool: &Pool<JobOutput>, files: &mut FileCache, owner: TaskId) {
+        if !files.wants_hashes() {
+            return;
+        }
+        let mut tickets = self.tickets.borrow_mut();
+        tickets.retain(|ticket| ticket.take().is_none());
+        while pool.check().is_ok()
+            && let Some(job) = files.hash_job()
+        {
+            match pool.submit(owner, move || {
+                job.run();
+                JobOutput::ContentHashed
+            }) {
+                Ok(ticket) => tickets.push(ticket),
+                Err(_) => return,
+            }
+        }
+    }
 }
 
 /// Compression on the fly: the level, and the cache of variants with its jobs in flight.

@@ -246,7 +246,7 @@ fn describe_file<'a>(head: &mut Head<'a>, selected: &'a Selected, framing: &Fram
     head.vary_accept_encoding = selected.vary;
     head.vary_accept = selected.vary_accept;
     head.accept_ranges = true;
-    head.etag = Some(selected.etag());
+    head.etag = selected.etag();
     head.last_modified = file.last_modified.as_ref();
     head.added = Some((framing.headers, selected.headers));
     if framing.private {

@@ -15,7 +15,7 @@ use crate::runtime::task::{Notifier, TaskId};
 use crate::server::access_log::AccessLog;
 use crate::server::extra_fields::ExtraFields;
 use crate::server::health::Health;
-use crate::server::jobs::{Compression, JobOutput};
+use crate::server::jobs::{Compression, HashJobs, JobOutput};
 use crate::server::metrics::{Metrics, Snapshot};
 use crate::server::proxies::ProxyOptions;
 use crate::server::slots::Slots;
@@ -55,6 +55,8 @@ pub struct Shared {
     /// built without them (a simulation).
     pool: Option<Pool<JobOutput>>,
     compression: Option<Compression>,
+    /// `--etag content`: the hash jobs in flight.
+    hash_jobs: HashJobs,
     /// The loop's, for waking tasks where no context is at hand (a connection's drop).
     notifier: Notifier,
     /// Basic authentication, with `--auth-file`.
@@ -95,6 +97,7 @@ impl Shared {
             idle_sweeper: Cell::new(None),
             pool: None,
             compression: None,
+            hash_jobs: HashJobs::default(),
             notifier,
             auth: None,
             proxy: ProxyOptions::default(),
@@ -172,6 +175,14 @@ impl Shared {
     /// Compression on the fly; `None` with `--no-compress` (or without a pool).
     pub fn compression(&self) -> Option<&Compression> {
         self.compression.as_ref()
+    }
+
+    /// Hands the content hashes the file cache wants (`--etag content`) to the pool, with
+    /// `owner` (the connection that just used the cache) as the jobs' owner.
+    pub fn submit_hash_jobs(&self, owner: TaskId) {
+        if let Some(pool) = &self.pool {
+            self.hash_jobs.submit(pool, &mut self.files(), owner);
+        }
     }
 
     pub fn notifier(&self) -> &Notifier {

@@ -33,15 +33,21 @@
 //! different keys), which the cache only reads.
 //!
 //! Refusals (a `SiteError`) are never cached.
+//!
+//! With `--etag content`, a file (or variant) served without its content tag yet is queued,
+//! weakly and once per version, in `hashes_wanted` (at most `HASH_QUEUE_FILES`), and the
+//! server hands each `hash_job` to a worker; the tag lands in the cached `StaticFile` itself,
+//! so it is kept as long as the entry is and made again only for a changed file.
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::time::{Duration, Instant};
 
 use crate::http::encoding::{self, Coding};
 use crate::http::path::NormalizedPath;
+use crate::site::etag::HashJob;
 use crate::site::files::{INLINE_FILE_MAX_BYTES, Resource, Site, SiteError, StaticFile};
 
 /// How long a cached file is served without looking at the disk again.
@@ -56,6 +62,9 @@ pub const FILE_CACHE_SWEEP_SLACK: Duration = Duration::from_millis(500);
 /// At most this many paths are kept (each with up to three variants open); memory for
 /// inlined bytes is bounded by four times this times `INLINE_FILE_MAX_BYTES`.
 pub const FILE_CACHE_ENTRIES: usize = 1024;
+/// At most this many files wait for a content hash job to be handed out; one that finds the
+/// queue full is queued by a later request.
+pub const HASH_QUEUE_FILES: usize = 64;
 
 /// A file and its precompressed variants, shared between the cache and the responses still
 /// sending them.
@@ -106,6 +115,22 @@ impl Representations {
         }
     }
 
+    /// Queues, weakly, each file that wants a content hash and is not queued yet.
+    fn want_hashes(&self, wanted: &mut Vec<Weak<StaticFile>>) {
+        let files = std::iter::once(&self.identity).chain(self.variants.iter().flatten());
+        for file in files.filter(|file| file.wants_hash()) {
+            if wanted.len() >= HASH_QUEUE_FILES {
+                return;
+            }
+            if !wanted
+                .iter()
+                .any(|queued| queued.as_ptr() == Rc::as_ptr(file))
+            {
+                wanted.push(Rc::downgrade(file));
+            }
+        }
+    }
+
     /// Whether every file still has the inode, size and mtime it was opened (and, if small,
     /// read) with: an fstat each, on every request, whether the bytes are in memory or not.
     fn unchanged_on_disk(&self) -> bool {
@@ -146,6 +171,8 @@ pub struct FileCache {
     /// Lookups answered from the cache, and those that resolved the path on disk.
     hits: u64,
     misses: u64,
+    /// Files whose content tag is wanted and whose job was not handed out yet.
+    hashes_wanted: Vec<Weak<StaticFile>>,
 }
 
 impl FileCache {
@@ -174,6 +201,7 @@ impl FileCache {
                     entry.files.find_variants(site);
                 }
                 self.hits += 1;
+                entry.files.want_hashes(&mut self.hashes_wanted);
                 return Ok(Lookup::File(entry.files.clone()));
             }
         }
@@ -212,7 +240,24 @@ impl FileCache {
             }
             None => self.insert(key.into(), files.clone(), now),
         }
+        files.want_hashes(&mut self.hashes_wanted);
         Ok(Lookup::File(files))
+    }
+
+    /// Whether some file waits for its content hash job (`hash_job`).
+    pub fn wants_hashes(&self) -> bool {
+        !self.hashes_wanted.is_empty()
+    }
+
+    /// The next content hash job to hand to a worker, for a file still cached (or still
+    /// being sent) and still without its tag.
+    pub fn hash_job(&mut self) -> Option<HashJob> {
+        while let Some(wanted) = self.hashes_wanted.pop() {
+            if let Some(job) = wanted.upgrade().and_then(|file| file.hash_job()) {
+                return Some(job);
+            }
+        }
+        None
     }
 
     /// Lookups answered from the cache, and those that went to the file system.

@@ -23,7 +23,6 @@ use std::fs::{File, Metadata};
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -31,6 +30,7 @@ use crate::http::date::{self, HTTP_DATE_LEN};
 use crate::http::mime::{self, ContentType};
 use crate::http::path::NormalizedPath;
 use crate::site::compress::FileIdentity;
+use crate::site::etag::{EtagMode, FileTag, HashJob};
 use crate::site::options::SiteOptions;
 use crate::sys::file::open_beneath;
 
@@ -50,11 +50,11 @@ pub struct StaticFile {
     /// The whole content, for a small file (`INLINE_FILE_MAX_BYTES`) the file cache has read;
     /// `len` bytes exactly. Never set here: a file sent once is cheaper to sendfile.
     pub bytes: Option<Box<[u8]>>,
-    /// A strong entity-tag, quotes included, from inode, size and mtime: it changes whenever
-    /// the content can have changed.
-    pub etag: Box<[u8]>,
-    /// Device, inode, size and modification time: what tells whether the file changed.
-    identity: (u64, u64, u64, i64, i64),
+    /// The strong entity-tag (`site::etag`): from size and mtime, or from the content once
+    /// a worker has hashed it.
+    tag: FileTag,
+    /// Device, inode, size, mtime and ctime: what tells whether the file changed.
+    identity: FileIdentity,
     /// The name it was resolved under; its variants are looked up beside it.
     pub path: ResolvedPath,
 }
@@ -67,16 +67,37 @@ impl StaticFile {
 
     /// What keys this file's compressed variants.
     pub fn file_identity(&self) -> FileIdentity {
-        let (dev, ino, len, secs, nanos) = self.identity;
-        FileIdentity::new(dev, ino, len, secs, nanos)
+        self.identity
     }
 
-    /// Whether the open file still has the size and mtime it was opened with. A file
+    /// The strong entity-tag, quotes included; `None` while a content hash is being made.
+    pub fn etag(&self) -> Option<&[u8]> {
+        self.tag.get()
+    }
+
+    /// Whether a content hash should be asked for (`--etag content`, not known, not asked).
+    pub fn wants_hash(&self) -> bool {
+        self.tag.wants_hash()
+    }
+
+    /// The job that hashes this file for its tag, handed out once (a duplicate descriptor,
+    /// so the worker reads without touching the loop's). `None` if no job is wanted or the
+    /// descriptor cannot be duplicated now, in which case a later request asks again.
+    pub fn hash_job(&self) -> Option<HashJob> {
+        if !self.tag.wants_hash() {
+            return None;
+        }
+        let job = self.tag.job(self.file.try_clone().ok()?, self.identity)?;
+        self.tag.mark_requested();
+        Some(job)
+    }
+
+    /// Whether the open file still has the size and times it was opened with. A file
     /// rewritten in place keeps its inode, so only a fresh fstat can tell.
     pub fn unchanged_on_disk(&self) -> bool {
         self.file
             .metadata()
-            .is_ok_and(|metadata| identity(&metadata) == self.identity)
+            .is_ok_and(|metadata| FileIdentity::of(&metadata) == self.identity)
     }
 }
 
@@ -254,15 +275,21 @@ impl Site {
     }
 
     fn static_file(&self, file: File, metadata: &Metadata, path: ResolvedPath) -> StaticFile {
+        // With `--etag content` mtimes are declared meaningless: a Last-Modified from them
+        // would answer If-Modified-Since with 304 for changed content.
+        let modified = metadata
+            .modified()
+            .ok()
+            .filter(|_| self.options.etag == EtagMode::Mtime);
         StaticFile {
             file,
             len: metadata.len(),
-            modified: metadata.modified().ok(),
-            last_modified: metadata.modified().ok().and_then(date::render),
+            modified,
+            last_modified: modified.and_then(date::render),
             content_type: mime::content_type(path.file_name()).unwrap_or(self.options.default_type),
             bytes: None,
-            etag: entity_tag(metadata),
-            identity: identity(metadata),
+            tag: FileTag::new(self.options.etag, metadata),
+            identity: FileIdentity::of(metadata),
             path,
         }
     }
@@ -354,28 +381,6 @@ pub(super) fn hides<'a>(segments: impl Iterator<Item = &'a [u8]>) -> bool {
     segments
         .enumerate()
         .any(|(i, s)| s.starts_with(b".") && !(i == 0 && s == WELL_KNOWN))
-}
-
-fn entity_tag(metadata: &Metadata) -> Box<[u8]> {
-    let mtime_ns = i128::from(metadata.mtime()) * 1_000_000_000 + i128::from(metadata.mtime_nsec());
-    format!(
-        "\"{:x}-{:x}-{:x}\"",
-        metadata.ino(),
-        metadata.len(),
-        mtime_ns
-    )
-    .into_bytes()
-    .into_boxed_slice()
-}
-
-fn identity(metadata: &Metadata) -> (u64, u64, u64, i64, i64) {
-    (
-        metadata.dev(),
-        metadata.ino(),
-        metadata.len(),
-        metadata.mtime(),
-        metadata.mtime_nsec(),
-    )
 }
 
 /// `open_beneath` for a relative path (empty means the directory itself); symlinks are

@@ -6,7 +6,7 @@
 //! open-file cache with precompressed variants (`file_cache`) and directory listings
 //! (`listing`) and on-the-fly compression with its cache of compressed variants (`compress`),
 //! and the operator's routing rules (`routes`): redirects, and what answers a missing path
-//! (`missing`).
+//! (`missing`). A file's entity-tag, from size and mtime or from its content, is `etag`'s.
 //! It may use `sys` (opening beneath the root) and `http` (dates and media types), never
 //! the runtime or the server: it answers with its own `SiteError`, which the handler in
 //! `server` maps to a status.
@@ -19,6 +19,7 @@
 
 pub mod auth;
 pub mod compress;
+pub mod etag;
 pub mod file_cache;
 pub mod files;
 pub mod listing;

@@ -1,6 +1,7 @@
 //! How a site is served: the options the command line gives `Site::open`.
 
 use crate::http::mime::{ContentType, DEFAULT_TYPE};
+use crate::site::etag::EtagMode;
 use crate::site::routes::Routes;
 
 /// How a site is served, from the command line.
@@ -14,10 +15,12 @@ pub struct SiteOptions {
     pub error_pages: Vec<(u16, Vec<u8>)>,
     /// `--fallback`, `--try-ext` and `--redirect`.
     pub routes: Routes,
+    /// `--etag`: what a file's entity-tag is made from.
+    pub etag: EtagMode,
 }
 
 /// A site as served with no flags: `index.html`, dotfiles hidden, no listings, unknown types
-/// as `application/octet-stream`, no error pages, no routing rules.
+/// as `application/octet-stream`, no error pages, no routing rules, ETags from size and mtime.
 impl Default for SiteOptions {
     fn default() -> SiteOptions {
         SiteOptions {
@@ -27,6 +30,7 @@ impl Default for SiteOptions {
             default_type: ContentType::new(DEFAULT_TYPE),
             error_pages: Vec::new(),
             routes: Routes::default(),
+            etag: EtagMode::default(),
         }
     }
 }

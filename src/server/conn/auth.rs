@@ -163,7 +163,12 @@ impl<S: Transport> Connection<S> {
                 Some(Ok(JobOutput::Verified(false))) => Verdict::Denied,
                 Some(Err(JobError::Cancelled)) => Verdict::Failed(Status::ServiceUnavailable),
                 Some(
-                    Ok(JobOutput::Compressed(_) | JobOutput::Listing(_) | JobOutput::InPageCache)
+                    Ok(
+                        JobOutput::Compressed(_)
+                        | JobOutput::Listing(_)
+                        | JobOutput::InPageCache
+                        | JobOutput::ContentHashed,
+                    )
                     | Err(JobError::Panicked),
                 ) => {
                     error_log::error(

@@ -108,7 +108,9 @@ impl<S: Transport> Connection<S> {
                     // A compression ticket never carries another job's output; were it to,
                     // the file goes out as it is.
                     Some(Err(JobError::Cancelled))
-                    | Some(Ok(JobOutput::InPageCache | JobOutput::Listing(_))) => {
+                    | Some(Ok(
+                        JobOutput::InPageCache | JobOutput::Listing(_) | JobOutput::ContentHashed,
+                    )) => {
                         self.abandon_job(job.key, cx);
                         None
                     }
@@ -155,7 +157,11 @@ impl<S: Transport> Connection<S> {
         let Ok(dup) = file.file.try_clone() else {
             return Err(Rejected::ShutDown);
         };
-        let (identity, etag, level) = (file.file_identity(), file.etag.clone(), pending.level);
+        // `select` compresses only a file whose tag is known; without one, send identity.
+        let Some(etag) = file.etag().map(Box::<[u8]>::from) else {
+            return Err(Rejected::ShutDown);
+        };
+        let (identity, level) = (file.file_identity(), pending.level);
         let coding = job.key.coding;
         let submitted = pool.submit(cx.id(), move || {
             JobOutput::Compressed(compress::compress_file(

@@ -245,7 +245,7 @@ impl<S: Transport> Connection<S> {
                 level: compression.level,
                 cache,
             });
-        handler::respond(
+        let reply = handler::respond(
             self.shared.site(),
             self.shared.extra_fields(),
             &mut self.shared.files(),
@@ -254,7 +254,9 @@ impl<S: Transport> Connection<S> {
             compress,
             cx.now(),
             cx.wall_clock(),
-        )
+        );
+        self.shared.submit_hash_jobs(cx.id());
+        reply
     }
 
     /// Holds `reply` to the request of `shape`, whose head was `head_len` bytes, until its

@@ -264,7 +264,8 @@ fn select(
     compress: Option<CompressOptions<'_>>,
 ) -> Selected {
     let identity = &files.identity;
-    let on_the_fly = compress.filter(|_| compressible(identity));
+    // A variant's tag derives from the file's: until that is known, send identity.
+    let on_the_fly = compress.filter(|_| compressible(identity) && identity.etag().is_some());
     let available: CodingSet = if on_the_fly.is_some() {
         Coding::EVERY.into_iter().collect()
     } else {
@@ -292,7 +293,7 @@ fn select(
         selected.encoding = Some(coding);
         return selected;
     }
-    let Some(options) = on_the_fly else {
+    let (Some(options), Some(identity_etag)) = (on_the_fly, identity.etag()) else {
         return selected;
     };
     let key = VariantKey {
@@ -304,7 +305,7 @@ fn select(
         // Tried, and compressing did not pay: identity.
         Some(None) => return selected,
         None => Some(OnTheFly::Pending {
-            etag: compress::compressed_etag(&identity.etag, coding, options.level),
+            etag: compress::compressed_etag(identity_etag, coding, options.level),
         }),
     };
     selected.encoding = Some(coding);
@@ -328,7 +329,8 @@ fn file_reply(
 ) -> Reply {
     let file = &selected.file;
     let validators = Validators {
-        etag: selected.etag(),
+        // No tag yet: an empty one, which no entity-tag matches (`*` still does).
+        etag: selected.etag().unwrap_or_default(),
         // A time that cannot be sent as Last-Modified cannot be compared with one either.
         last_modified: file.last_modified.and(file.modified),
     };

@@ -130,11 +130,12 @@ pub enum OnTheFly {
 }
 
 impl Selected {
-    pub fn etag(&self) -> &[u8] {
+    /// `None` while the file's content tag is being made (`--etag content`).
+    pub fn etag(&self) -> Option<&[u8]> {
         match &self.compressed {
-            Some(OnTheFly::Ready(variant)) => &variant.etag,
-            Some(OnTheFly::Pending { etag }) => etag,
-            None => &self.file.etag,
+            Some(OnTheFly::Ready(variant)) => Some(&variant.etag),
+            Some(OnTheFly::Pending { etag }) => Some(etag),
+            None => self.file.etag(),
         }
     }
 

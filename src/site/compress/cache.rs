@@ -15,35 +15,34 @@ use crate::http::encoding::Coding;
 pub(super) const ENTRY_OVERHEAD_BYTES: usize = 128;
 
 /// What tells whether a file changed: the same fields `StaticFile` compares on every request.
+/// Times are seconds and nanoseconds since the epoch, as stat gives them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct FileIdentity {
     pub dev: u64,
     pub ino: u64,
     pub len: u64,
-    /// Modification time in nanoseconds since the epoch.
-    pub mtime_ns: i128,
+    pub mtime_secs: i64,
+    pub mtime_nanos: u32,
+    /// The status-change time: unlike the mtime it cannot be set back, so a rewrite that
+    /// restores size and mtime (as a Nix-style tree, all mtimes 1 s, does) still shows.
+    pub ctime_secs: i64,
+    pub ctime_nanos: u32,
 }
 
 impl FileIdentity {
-    /// From the fields of a stat: device, inode, size, and mtime in seconds and nanoseconds.
-    pub fn new(dev: u64, ino: u64, len: u64, mtime_secs: i64, mtime_nanos: i64) -> FileIdentity {
-        FileIdentity {
-            dev,
-            ino,
-            len,
-            mtime_ns: i128::from(mtime_secs) * 1_000_000_000 + i128::from(mtime_nanos),
-        }
-    }
-
     /// The identity of the file `metadata` describes now.
     pub fn of(metadata: &Metadata) -> FileIdentity {
-        FileIdentity::new(
-            metadata.dev(),
-            metadata.ino(),
-            metadata.len(),
-            metadata.mtime(),
-            metadata.mtime_nsec(),
-        )
+        // The kernel keeps nanoseconds below 10^9.
+        let nanos = |nanos: i64| u32::try_from(nanos).unwrap_or(0);
+        FileIdentity {
+            dev: metadata.dev(),
+            ino: metadata.ino(),
+            len: metadata.len(),
+            mtime_secs: metadata.mtime(),
+            mtime_nanos: nanos(metadata.mtime_nsec()),
+            ctime_secs: metadata.ctime(),
+            ctime_nanos: nanos(metadata.ctime_nsec()),
+        }
     }
 }
 

@@ -207,7 +207,10 @@ fn key(ino: u64, coding: Coding) -> VariantKey {
             dev: 1,
             ino,
             len: 5000,
-            mtime_ns: 1_700_000_000_000_000_000,
+            mtime_secs: 1_700_000_000,
+            mtime_nanos: 0,
+            ctime_secs: 0,
+            ctime_nanos: 0,
         },
         coding,
     }
@@ -326,7 +329,7 @@ fn a_changed_file_misses() {
     let old = key(1, Coding::Br);
     store(&mut cache, old, 200);
     let mut new = old;
-    new.file.mtime_ns += 1;
+    new.file.mtime_nanos += 1;
     assert!(matches!(cache.begin(new, 0), Begin::Started));
     new = old;
     new.file.len += 1;
