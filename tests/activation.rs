@@ -129,7 +129,7 @@ fn workers_share_the_socket_passed_by_systemd() {
 #[test]
 fn a_passed_fd_that_is_not_a_listening_socket_is_refused() {
     let dir = TempDir::new();
-    let output = Command::new("sh")
+    let mut child = Command::new("sh")
         .args([
             "-c",
             r#"exec 3</dev/null; LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" "$@""#,
@@ -140,8 +140,19 @@ fn a_passed_fd_that_is_not_a_listening_socket_is_refused() {
         ])
         .arg(dir.path())
         .stdin(Stdio::null())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("run the server through sh");
+    // A server that took no notice of the passed fd would serve on: stop it after a while.
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("try_wait").is_none()
+        && started.elapsed() < Duration::from_secs(5)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let output = child.wait_with_output().expect("collect the output");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "started anyway: {stderr}");
     assert!(
