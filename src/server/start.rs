@@ -6,7 +6,7 @@
 use std::fmt;
 use std::io::{self, PipeWriter, Write};
 use std::net::SocketAddr;
-use std::os::fd::OwnedFd;
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -218,11 +218,8 @@ pub fn single(settings: &Settings, site: Site, passed: Passed) -> Result<Exit, S
         Some(endpoint) => Some(endpoint.for_worker(0).map_err(StartError::EventLoop)?),
         None => None,
     };
-    let copies = sockets.iter().map(|s| s.try_clone().map(OwnedFd::from));
-    let upgrade = copies
-        .collect::<io::Result<Vec<_>>>()
-        .and_then(|copies| Upgrade::new(copies, settings.drain_timeout))
-        .map_err(StartError::Signals)?;
+    let fds = sockets.iter().map(AsRawFd::as_raw_fd).collect();
+    let upgrade = Upgrade::new(fds, settings.drain_timeout).map_err(StartError::Signals)?;
     let server = Prepared::new(settings, site, sockets, metrics, Some(upgrade))?;
     for &bound in &bound {
         announce(bound);

@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use crate::runtime::error_log::{self, Event};
 use crate::runtime::event_loop::Exit;
-use std::os::fd::OwnedFd;
+use std::os::fd::AsRawFd;
 
 use socket2::Socket;
 
@@ -215,9 +215,9 @@ impl Sockets {
         let Sockets::Passed(sockets) = self else {
             return Ok(None);
         };
-        let copies = sockets.iter().map(|s| s.try_clone().map(OwnedFd::from));
-        let copies = copies.collect::<io::Result<Vec<_>>>()?;
-        Upgrade::new(copies, settings.drain_timeout).map(Some)
+        // The supervisor holds `sockets` until it exits.
+        let fds = sockets.iter().map(AsRawFd::as_raw_fd).collect();
+        Upgrade::new(fds, settings.drain_timeout).map(Some)
     }
 
     /// A worker's listening sockets.

@@ -17,7 +17,7 @@ use std::cell::Cell;
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Duration;
@@ -34,15 +34,17 @@ pub const UPGRADE_READY_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Upgrade {
     program: PathBuf,
     args: Vec<OsString>,
-    /// Our own copies of the listening sockets, so the listener can own its sockets.
-    sockets: Vec<OwnedFd>,
+    /// The listening sockets, owned by the listeners. They are open whenever a SIGUSR2 is
+    /// read: the listeners close them only when the drain starts, and from then on the
+    /// signal task that holds this has finished. (Holding copies would cost an fd each.)
+    sockets: Vec<RawFd>,
     drain: Duration,
     running: Rc<Cell<bool>>,
 }
 
 impl Upgrade {
     /// Records this process's executable and arguments, and takes `sockets` to pass on.
-    pub fn new(sockets: Vec<OwnedFd>, drain: Duration) -> io::Result<Upgrade> {
+    pub fn new(sockets: Vec<RawFd>, drain: Duration) -> io::Result<Upgrade> {
         Ok(Upgrade {
             program: std::env::current_exe()?,
             args: std::env::args_os().collect(),
@@ -62,9 +64,9 @@ impl Upgrade {
             );
             return None;
         }
-        let fds: Vec<RawFd> = self.sockets.iter().map(AsRawFd::as_raw_fd).collect();
         let started = activation::ready_pipe().and_then(|(reader, writer)| {
-            let pid = activation::spawn_with_fds(&self.program, &self.args, &fds, &writer)?;
+            let pid =
+                activation::spawn_with_fds(&self.program, &self.args, &self.sockets, &writer)?;
             Ok((reader, pid))
         });
         match started {
