@@ -29,17 +29,20 @@ use crate::runtime::event_loop::Exit;
 use crate::server::start::{self, StartError};
 use crate::server::supervisor;
 
-/// Runs the server `config` describes: one in this process, or with `--workers` above 1, a
+/// Runs the server `config` describes, on the listening sockets passed to it if any (see
+/// `sys::activation`), else on its own: one in this process, or with `--workers` above 1, a
 /// supervisor of that many worker processes (each of which returns here with its own result,
 /// `fork` returning twice).
 pub fn run(config: &Config) -> Result<Exit, StartError> {
+    // First, while this process has one thread: it changes the environment.
+    let passed = start::take_passed()?;
     let settings = config.settings();
     let site = start::open(&settings)?;
     if settings.workers > 1 {
         start::check_access_log(&settings)?;
         start::check_tls(&settings)?;
         drop(site);
-        return supervisor::run(&settings);
+        return supervisor::run(&settings, passed);
     }
-    start::single(&settings, site)
+    start::single(&settings, site, passed)
 }

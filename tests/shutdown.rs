@@ -210,7 +210,8 @@ fn sigterm_closes_idle_keepalive_connections_and_exits_0() {
     );
 }
 
-/// (7b) A connection that has sent nothing yet is idle too: it does not hold up the exit.
+/// (7b) A connection that has sent nothing yet does not hold up the exit: it is given a
+/// moment (300 ms) for a request already on the way, then closed.
 #[test]
 fn sigterm_closes_a_connection_that_sent_nothing() {
     let mut server = site(&[]);

@@ -3,7 +3,7 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -71,6 +71,33 @@ fn bound_socket(addr: SocketAddr, sharing: Sharing) -> io::Result<Socket> {
         socket.set_reuse_port(true)?;
     }
     socket.bind(&addr.into())?;
+    Ok(socket)
+}
+
+/// Takes a listening socket another process passed us (systemd's socket activation, or the
+/// server we upgrade) and sets it up as `bind` would: non-blocking (accept must never wait
+/// in the loop), close-on-exec, TCP_NODELAY for the connections it accepts. Refuses an fd that
+/// is not a listening TCP socket, which would fail every accept.
+pub fn inherit(fd: OwnedFd) -> io::Result<Socket> {
+    let socket = Socket::from(fd);
+    let not_listening = |what: &str| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("a passed fd is {what}, not a listening TCP socket"),
+        )
+    };
+    if socket.r#type().map_err(|_| not_listening("not a socket"))? != Type::STREAM {
+        return Err(not_listening("a socket of another type"));
+    }
+    if !matches!(socket.domain()?, Domain::IPV4 | Domain::IPV6) {
+        return Err(not_listening("a socket of another family"));
+    }
+    if !socket.is_listener()? {
+        return Err(not_listening("a socket that does not listen"));
+    }
+    socket.set_nonblocking(true)?;
+    socket.set_cloexec(true)?;
+    socket.set_tcp_nodelay(true)?;
     Ok(socket)
 }
 

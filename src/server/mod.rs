@@ -1,7 +1,7 @@
 //! The server: the kinds of task it runs, and how they are started and wired together.
 //!
 //! It owns the task kinds (`listener`, `conn` for a connection, `signals`, `log_flusher`,
-//! `cache_sweeper`, `pool_task` for the worker pool's `jobs`, `metrics`) and the `ServerTask` enum the loop runs them as; what they share
+//! `cache_sweeper`, `pool_task` for the worker pool's `jobs`, `metrics`, `upgrade` after SIGUSR2) and the `ServerTask` enum the loop runs them as; what they share
 //! (`shared`, `slots`, `idle`); the health check (`health`); HTTPS (`tls`); the request → reply decision (`handler`) and the reply → bytes
 //! renderer (`render`), with the fields the operator adds (`extra_fields`); the access log (`access_log`); start-up (`start`) and the worker
 //! supervisor (`supervisor`); and `simulate`, a connection driven over memory. It may use
@@ -29,6 +29,7 @@ pub mod slots;
 pub mod start;
 pub mod supervisor;
 pub mod tls;
+pub mod upgrade;
 
 use std::os::fd::RawFd;
 
@@ -42,6 +43,7 @@ use crate::server::log_flusher::LogFlusher;
 use crate::server::metrics::endpoint::{MetricsListener, Scrape};
 use crate::server::pool_task::PoolTask;
 use crate::server::signals::SignalWatcher;
+use crate::server::upgrade::Upgrading;
 use crate::sys::epoll::Interest;
 
 /// Every kind of task the loop runs. A new kind of work (a signal reader, a worker pool's
@@ -61,6 +63,14 @@ pub enum ServerTask {
     /// `--metrics`: accepts scrapes, and answers one.
     Metrics(MetricsListener),
     Scrape(Box<Scrape>),
+    /// After SIGUSR2: waits for the new server to be ready, then starts the drain.
+    Upgrading(Upgrading),
+}
+
+impl From<Upgrading> for ServerTask {
+    fn from(upgrading: Upgrading) -> ServerTask {
+        ServerTask::Upgrading(upgrading)
+    }
 }
 
 impl From<Scrape> for ServerTask {
@@ -97,6 +107,7 @@ impl Task for ServerTask {
             ServerTask::LogFlush(_) | ServerTask::CacheSweep(_) => None,
             ServerTask::Metrics(metrics) => Some((metrics.fd(), Interest::READABLE)),
             ServerTask::Scrape(scrape) => Some((scrape.fd(), Interest::BOTH)),
+            ServerTask::Upgrading(upgrading) => Some((upgrading.fd(), Interest::READABLE)),
         }
     }
 
@@ -111,6 +122,7 @@ impl Task for ServerTask {
             ServerTask::Pool(pool) => pool.resume(wake, cx),
             ServerTask::Metrics(metrics) => metrics.resume(wake, cx),
             ServerTask::Scrape(scrape) => scrape.resume(wake, cx),
+            ServerTask::Upgrading(upgrading) => upgrading.resume(wake, cx),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The task that turns the server's signals into actions: SIGHUP into a reload, SIGINT or
-//! SIGTERM into a graceful shutdown of the loop.
+//! SIGTERM into a graceful shutdown of the loop, SIGUSR2 into an upgrade (`upgrade`).
 //!
 //! SIGHUP runs `reload` (reopen the access and error logs, for logrotate's
 //! `postrotate kill -HUP`, re-read the `--auth-file`; load TLS certificates and keys again) and the server goes on; nothing in flight is touched. The first
@@ -23,6 +23,7 @@ use std::time::Duration;
 use crate::runtime::error_log::{self, Event};
 use crate::runtime::task::{Context, Step, TaskContext, Wake};
 use crate::server::shared::Shared;
+use crate::server::upgrade::{Upgrade, Upgrading};
 use crate::sys::process::{ServerSignals, signal_name};
 
 pub struct SignalWatcher {
@@ -33,6 +34,8 @@ pub struct SignalWatcher {
     delay: Duration,
     /// The signal that began the delay, while it runs.
     delaying: Option<i32>,
+    /// What SIGUSR2 starts (see `upgrade`); `None` in a worker, whose supervisor does it.
+    upgrade: Option<Upgrade>,
 }
 
 impl SignalWatcher {
@@ -43,6 +46,15 @@ impl SignalWatcher {
             shared,
             delay: Duration::ZERO,
             delaying: None,
+            upgrade: None,
+        }
+    }
+
+    /// The same, starting a new server on SIGUSR2.
+    pub fn with_upgrade(self, upgrade: Upgrade) -> SignalWatcher {
+        SignalWatcher {
+            upgrade: Some(upgrade),
+            ..self
         }
     }
 
@@ -55,13 +67,14 @@ impl SignalWatcher {
         self.signals.fd()
     }
 
-    pub fn resume<T>(&mut self, wake: Wake, cx: &mut Context<'_, T>) -> Step {
+    pub fn resume<T: From<Upgrading>>(&mut self, wake: Wake, cx: &mut Context<'_, T>) -> Step {
         // Edge-triggered: read until no signal is pending. A shutdown begun elsewhere needs
         // no reading: this task just ends.
         if !wake.shutdown {
             loop {
                 match self.signals.read() {
                     Ok(libc::SIGHUP) => reload(&self.shared),
+                    Ok(libc::SIGUSR2) => self.upgrade(cx),
                     Ok(signal) if self.delaying.is_none() && !self.delay.is_zero() => {
                         self.begin_delay(signal, cx);
                     }
@@ -85,6 +98,21 @@ impl SignalWatcher {
         // If this fails the signals stay blocked; the drain still ends the process.
         let _ = self.signals.restore_default();
         Step::Done
+    }
+
+    /// SIGUSR2: start the new server, and a task that starts our drain once it serves.
+    fn upgrade<T: From<Upgrading>>(&mut self, cx: &mut Context<'_, T>) {
+        match &self.upgrade {
+            Some(upgrade) => {
+                if let Some(upgrading) = upgrade.start() {
+                    cx.spawn(T::from(upgrading));
+                }
+            }
+            None => error_log::warn(
+                Event::Lifecycle,
+                format_args!("SIGUSR2: ignored (a worker is upgraded by its supervisor)"),
+            ),
+        }
     }
 
     /// The first signal with `--shutdown-delay`: fail the health check, serve on.

@@ -124,6 +124,12 @@ impl ConnectionSlot {
         self.served = true;
     }
 
+    /// Whether a request was answered on this connection: until then its client may have a
+    /// request on the way that nothing has told it to retry elsewhere.
+    pub fn has_served(&self) -> bool {
+        self.served
+    }
+
     /// The connection, task `task`, waits for its next request with nothing buffered and
     /// nothing to send: it joins the idle list (keeping its place if it is there already).
     /// A listener paused at the limit is woken to close it if a client waits. (Paused for

@@ -6,6 +6,7 @@
 use std::fmt;
 use std::io::{self, PipeWriter, Write};
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -29,10 +30,12 @@ use crate::server::proxies::ProxyOptions;
 use crate::server::shared::{Shared, Timeouts};
 use crate::server::signals::{SignalWatcher, connections};
 use crate::server::tls::{LoadError, Tls, TlsSettings};
+use crate::server::upgrade::Upgrade;
 use crate::site::auth::{Auth, AuthError, AuthOptions};
 use crate::site::compress::Level as CompressLevel;
 use crate::site::files::Site;
 use crate::site::options::SiteOptions;
+use crate::sys::activation;
 use crate::sys::process::{ServerSignals, raise_fd_limit};
 
 /// Everything a server needs to start, built by the top from the command line.
@@ -82,16 +85,30 @@ pub struct Settings {
 /// Why the server could not start (or, for `EventLoop`, keep running).
 #[derive(Debug)]
 pub enum StartError {
-    Root { path: PathBuf, source: io::Error },
-    Listen { addr: SocketAddr, source: io::Error },
+    Root {
+        path: PathBuf,
+        source: io::Error,
+    },
+    Listen {
+        addr: SocketAddr,
+        source: io::Error,
+    },
     Signals(io::Error),
     Workers(io::Error),
-    AccessLog { path: String, source: io::Error },
-    ErrorLog { path: PathBuf, source: io::Error },
+    AccessLog {
+        path: String,
+        source: io::Error,
+    },
+    ErrorLog {
+        path: PathBuf,
+        source: io::Error,
+    },
     EventLoop(io::Error),
     Pool(io::Error),
     Auth(AuthError),
     Tls(LoadError),
+    /// The sockets passed by the service manager (or the server we upgrade) cannot be used.
+    Passed(io::Error),
 }
 
 /// Linux's default `net.ipv4.ip_unprivileged_port_start`: binding a lower port needs root or
@@ -140,6 +157,10 @@ impl fmt::Display for StartError {
             StartError::Pool(source) => write!(f, "cannot start the worker pool: {source}"),
             StartError::Auth(error) => write!(f, "{error}"),
             StartError::Tls(source) => write!(f, "cannot load TLS certificate or key {source}"),
+            StartError::Passed(source) => write!(
+                f,
+                "cannot serve on the sockets passed in LISTEN_FDS (socket activation): {source}"
+            ),
         }
     }
 }
@@ -187,34 +208,81 @@ pub fn check_access_log(settings: &Settings) -> Result<(), StartError> {
     }
 }
 
-/// One server in this process: binds, prepares the loop, then prints `listening on
-/// http://ADDR:PORT` (so a script waiting for that line knows the server is really up, and
-/// any configuration error comes before it), and runs until the loop has no task left: after
-/// SIGINT or SIGTERM, once in-flight responses are done.
-pub fn single(settings: &Settings, site: Site) -> Result<Exit, StartError> {
-    let addr = settings.addr;
-    let listen_error = |source| StartError::Listen { addr, source };
-    let socket = listener::bind(addr, Sharing::Exclusive).map_err(listen_error)?;
-    let bound = listener::local_addr(&socket).map_err(listen_error)?;
+/// One server in this process: binds (or takes the `passed` sockets), prepares the loop, then
+/// prints `listening on http://ADDR:PORT` for each socket (so a script waiting for that line
+/// knows the server is really up, and any configuration error comes before it), and runs
+/// until the loop has no task left: after SIGINT or SIGTERM (or a SIGUSR2 upgrade), once
+/// in-flight responses are done.
+pub fn single(settings: &Settings, site: Site, passed: Passed) -> Result<Exit, StartError> {
+    let sockets = match passed.sockets {
+        sockets if sockets.is_empty() => {
+            let addr = settings.addr;
+            vec![
+                listener::bind(addr, Sharing::Exclusive)
+                    .map_err(|source| StartError::Listen { addr, source })?,
+            ]
+        }
+        sockets => sockets,
+    };
+    let bound = sockets
+        .iter()
+        .map(listener::local_addr)
+        .collect::<io::Result<Vec<_>>>()
+        .map_err(StartError::Passed)?;
     let endpoint = bind_metrics(settings)?;
     let metrics = match &endpoint {
         Some(endpoint) => Some(endpoint.for_worker(0).map_err(StartError::EventLoop)?),
         None => None,
     };
-    let server = Prepared::new(settings, site, socket, metrics)?;
-    announce(bound, settings);
+    let fds = sockets.iter().map(AsRawFd::as_raw_fd).collect();
+    let upgrade = Upgrade::new(fds, settings.drain_timeout).map_err(StartError::Signals)?;
+    let server = Prepared::new(settings, site, sockets, metrics, Some(upgrade))?;
+    for &bound in &bound {
+        announce(bound, settings);
+    }
     if let Some(redirect) = server.redirect_addr {
         announce_redirect(redirect);
     }
     if let Some(endpoint) = endpoint {
         endpoint.announce();
     }
+    if let Some(mut ready) = passed.ready {
+        // The server that started us drains once it reads this; if it is gone, no matter.
+        let _ = ready.write_all(b"+");
+    }
     let scheme = scheme(settings);
-    error_log::info(
-        Event::Lifecycle,
-        format_args!("serving {} on {scheme}://{bound}", settings.root.display()),
-    );
+    for bound in bound {
+        error_log::info(
+            Event::Lifecycle,
+            format_args!("serving {} on {scheme}://{bound}", settings.root.display()),
+        );
+    }
     server.run()
+}
+
+/// The listening sockets this process was given (systemd's socket activation, or the server
+/// it upgrades: see `sys::activation`), and where to say it serves.
+#[derive(Default)]
+pub struct Passed {
+    /// Empty when none were passed: the server binds its own.
+    pub sockets: Vec<Socket>,
+    pub ready: Option<PipeWriter>,
+}
+
+/// Takes the sockets passed to this process, refusing any that is not a listening TCP
+/// socket. Call it first, before any thread starts.
+pub fn take_passed() -> Result<Passed, StartError> {
+    let passed = activation::take_passed().map_err(StartError::Passed)?;
+    let sockets = passed
+        .fds
+        .into_iter()
+        .map(|(fd, _name)| listener::inherit(fd))
+        .collect::<io::Result<Vec<_>>>()
+        .map_err(StartError::Passed)?;
+    Ok(Passed {
+        sockets,
+        ready: passed.ready.map(PipeWriter::from),
+    })
 }
 
 /// With `--metrics`, binds its socket and maps counters for every worker.
@@ -260,16 +328,16 @@ pub fn open_site(settings: &Settings) -> Result<Site, StartError> {
     })
 }
 
-/// Runs one event loop serving `site` on the listening `socket`; once it is ready to turn,
+/// Runs one event loop serving `site` on the listening `sockets`; once it is ready to turn,
 /// writes one byte to `ready` (a worker's report to its supervisor) and closes it.
 pub fn serve(
     settings: &Settings,
     site: Site,
-    socket: Socket,
+    sockets: Vec<Socket>,
     ready: Option<PipeWriter>,
     metrics: Option<WorkerMetrics>,
 ) -> Result<Exit, StartError> {
-    let server = Prepared::new(settings, site, socket, metrics)?;
+    let server = Prepared::new(settings, site, sockets, metrics, None)?;
     if let Some(mut ready) = ready {
         // A supervisor that is gone has nobody to tell; the worker serves all the same.
         let _ = ready.write_all(b"+");
@@ -307,8 +375,9 @@ impl Prepared {
     fn new(
         settings: &Settings,
         site: Site,
-        socket: Socket,
+        sockets: Vec<Socket>,
         metrics: Option<WorkerMetrics>,
+        upgrade: Option<Upgrade>,
     ) -> Result<Prepared, StartError> {
         // Before any thread starts: threads inherit the blocked signal mask, and a thread that
         // did not block SIGTERM would take it with the default action, killing the process.
@@ -348,14 +417,21 @@ impl Prepared {
         }
         let shared = Rc::new(shared);
         let redirect_addr = match settings.redirect_http {
-            Some(port) => Some(spawn_redirect(settings, port, &socket, &mut event_loop)?),
+            Some(port) => {
+                let https = sockets.first().ok_or_else(|| {
+                    StartError::Passed(io::Error::other("no listening socket to redirect to"))
+                })?;
+                Some(spawn_redirect(settings, port, https, &mut event_loop)?)
+            }
             None => None,
         };
+        let mut watcher = SignalWatcher::new(signals, settings.drain_timeout, Rc::clone(&shared))
+            .with_delay(settings.shutdown_delay);
+        if let Some(upgrade) = upgrade {
+            watcher = watcher.with_upgrade(upgrade);
+        }
         event_loop
-            .spawn(ServerTask::Signals(Box::new(
-                SignalWatcher::new(signals, settings.drain_timeout, Rc::clone(&shared))
-                    .with_delay(settings.shutdown_delay),
-            )))
+            .spawn(ServerTask::Signals(Box::new(watcher)))
             .map_err(StartError::EventLoop)?;
         if let Some(listener) = metrics_listener {
             event_loop
@@ -384,12 +460,14 @@ impl Prepared {
         event_loop
             .spawn(ServerTask::Pool(PoolTask::new(Rc::clone(&shared))))
             .map_err(StartError::EventLoop)?;
-        event_loop
-            .spawn(ServerTask::Listener(Listener::new(
-                socket,
-                Rc::clone(&shared),
-            )))
-            .map_err(StartError::EventLoop)?;
+        for socket in sockets {
+            event_loop
+                .spawn(ServerTask::Listener(Listener::new(
+                    socket,
+                    Rc::clone(&shared),
+                )))
+                .map_err(StartError::EventLoop)?;
+        }
         Ok(Prepared {
             event_loop,
             shared,

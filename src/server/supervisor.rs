@@ -16,19 +16,32 @@
 //! when its loop is ready and closes its end, so the supervisor reads until the pipe's end of
 //! file, and fewer bytes than workers means one of them could not start.
 //!
+//! Under socket activation (see `sys::activation`) nothing is bound: the supervisor hands the
+//! passed listening sockets to every worker, which all accept from the same sockets (one
+//! backlog, no SO_REUSEPORT). Only then can SIGUSR2 upgrade: the supervisor starts its
+//! executable again on those sockets (`upgrade`), waits until the new one serves, and then
+//! stops its workers as after SIGTERM. Without passed sockets each worker's backlog belongs
+//! to its own socket, and closing it would reset the connections waiting there, so SIGUSR2 is
+//! refused with a message.
+//!
 //! `fork` returns twice: in a worker, `run` returns that worker's own result, so it leaves
 //! through `main` like a single server would.
 
-use std::io::{self, PipeReader, PipeWriter, Read};
+use std::io::{self, PipeReader, PipeWriter, Read, Write};
 use std::net::SocketAddr;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::runtime::error_log::{self, Event};
 use crate::runtime::event_loop::Exit;
+use std::os::fd::AsRawFd;
+
+use socket2::Socket;
+
 use crate::server::listener::{self, Sharing};
 use crate::server::metrics::endpoint::{Endpoint, WorkerMetrics};
-use crate::server::start::{self, Settings, StartError};
+use crate::server::start::{self, Passed, Settings, StartError};
+use crate::server::upgrade::Upgrade;
 use crate::sys::process::{self, Forked};
 
 /// A worker that dies sooner than this after starting is restarted only after this delay,
@@ -42,11 +55,21 @@ struct Worker {
     index: usize,
 }
 
-pub fn run(settings: &Settings) -> Result<Exit, StartError> {
-    let addr = settings.addr;
-    let listen_error = |source| StartError::Listen { addr, source };
-    let reservation = listener::reserve(addr).map_err(listen_error)?;
-    let bound = listener::local_addr(&reservation).map_err(listen_error)?;
+pub fn run(settings: &Settings, passed: Passed) -> Result<Exit, StartError> {
+    let sockets = if passed.sockets.is_empty() {
+        let addr = settings.addr;
+        let listen_error = |source| StartError::Listen { addr, source };
+        let reservation = listener::reserve(addr).map_err(listen_error)?;
+        let bound = listener::local_addr(&reservation).map_err(listen_error)?;
+        Sockets::Reserved {
+            _reservation: reservation,
+            bound,
+        }
+    } else {
+        Sockets::Passed(passed.sockets)
+    };
+    let addresses = sockets.addresses().map_err(StartError::Passed)?;
+    let upgrade = sockets.upgrade(settings).map_err(StartError::Passed)?;
     // Before the fork: every worker inherits the socket and the counters' mapping.
     let metrics = start::bind_metrics(settings)?;
     process::block_supervisor_signals().map_err(StartError::Signals)?;
@@ -58,7 +81,7 @@ pub fn run(settings: &Settings) -> Result<Exit, StartError> {
     };
     let mut workers = Vec::with_capacity(settings.workers);
     for index in 0..settings.workers {
-        match start_worker(settings, bound, &mut readiness, index, metrics.as_ref())? {
+        match start_worker(settings, &sockets, &mut readiness, index, metrics.as_ref())? {
             Started::Parent(worker) => workers.push(worker),
             Started::Worker(result) => return result,
         }
@@ -70,9 +93,15 @@ pub fn run(settings: &Settings) -> Result<Exit, StartError> {
         return Err(StartError::Workers(e));
     }
     drop(readiness);
-    start::announce(bound, settings);
+    for &bound in &addresses {
+        start::announce(bound, settings);
+    }
     if let Some(endpoint) = &metrics {
         endpoint.announce();
+    }
+    if let Some(mut ready) = passed.ready {
+        // The server that started us stops once it reads this; if it is gone, no matter.
+        let _ = ready.write_all(b"+");
     }
 
     let mut stopping = false;
@@ -98,7 +127,7 @@ pub fn run(settings: &Settings) -> Result<Exit, StartError> {
                     }
                     let mut readiness = Readiness::default();
                     let metrics = metrics.as_ref();
-                    match start_worker(settings, bound, &mut readiness, worker.index, metrics)? {
+                    match start_worker(settings, &sockets, &mut readiness, worker.index, metrics)? {
                         Started::Parent(worker) => workers.push(worker),
                         Started::Worker(result) => return result,
                     }
@@ -115,6 +144,24 @@ pub fn run(settings: &Settings) -> Result<Exit, StartError> {
                     let _ = process::send_signal(worker.pid, libc::SIGHUP);
                 }
             }
+            libc::SIGUSR2 if stopping => {}
+            libc::SIGUSR2 => match &upgrade {
+                Some(upgrade) => {
+                    if upgrade.start().is_some_and(|upgrading| upgrading.wait()) {
+                        stopping = true;
+                        for worker in &workers {
+                            let _ = process::send_signal(worker.pid, libc::SIGTERM);
+                        }
+                    }
+                }
+                None => error_log::warn(
+                    Event::Lifecycle,
+                    format_args!(
+                        "SIGUSR2: ignored; with --workers an upgrade needs socket activation \
+                         (the workers' own sockets would reset the connections waiting there)"
+                    ),
+                ),
+            },
             signal => {
                 if !stopping {
                     error_log::info(
@@ -134,11 +181,53 @@ pub fn run(settings: &Settings) -> Result<Exit, StartError> {
             }
         }
     }
-    drop(reservation);
+    drop(sockets);
     if all_clean || stopping {
         Ok(Exit::Finished)
     } else {
         Err(StartError::Workers(std::io::Error::other("workers failed")))
+    }
+}
+
+/// Where the workers' listening sockets come from.
+enum Sockets {
+    /// Each worker binds its own beside the reservation (held, never read: it keeps the
+    /// port), with SO_REUSEPORT.
+    Reserved {
+        _reservation: Socket,
+        bound: SocketAddr,
+    },
+    /// Passed to the supervisor: every worker accepts from these same sockets.
+    Passed(Vec<Socket>),
+}
+
+impl Sockets {
+    /// The addresses to announce.
+    fn addresses(&self) -> io::Result<Vec<SocketAddr>> {
+        match self {
+            Sockets::Reserved { bound, .. } => Ok(vec![*bound]),
+            Sockets::Passed(sockets) => sockets.iter().map(listener::local_addr).collect(),
+        }
+    }
+
+    /// What SIGUSR2 starts: only on passed sockets (see the module's documentation).
+    fn upgrade(&self, settings: &Settings) -> io::Result<Option<Upgrade>> {
+        let Sockets::Passed(sockets) = self else {
+            return Ok(None);
+        };
+        // The supervisor holds `sockets` until it exits.
+        let fds = sockets.iter().map(AsRawFd::as_raw_fd).collect();
+        Upgrade::new(fds, settings.drain_timeout).map(Some)
+    }
+
+    /// A worker's listening sockets.
+    fn for_worker(&self) -> io::Result<Vec<Socket>> {
+        match self {
+            Sockets::Reserved { bound, .. } => {
+                Ok(vec![listener::bind(*bound, Sharing::ReusePort)?])
+            }
+            Sockets::Passed(sockets) => sockets.iter().map(Socket::try_clone).collect(),
+        }
     }
 }
 
@@ -176,7 +265,7 @@ impl Readiness {
 
 fn start_worker(
     settings: &Settings,
-    bound: SocketAddr,
+    sockets: &Sockets,
     readiness: &mut Readiness,
     index: usize,
     metrics: Option<&Endpoint>,
@@ -199,27 +288,30 @@ fn start_worker(
                 None => None,
             };
             Ok(Started::Worker(worker(
-                settings, bound, supervisor, ready, metrics,
+                settings, sockets, supervisor, ready, metrics,
             )))
         }
     }
 }
 
-/// The body of a worker process: a single server on its own SO_REUSEPORT socket.
+/// The body of a worker process: a single server on its own SO_REUSEPORT socket, or on the
+/// sockets passed to the supervisor.
 fn worker(
     settings: &Settings,
-    bound: SocketAddr,
+    sockets: &Sockets,
     supervisor: libc::pid_t,
     ready: Option<PipeWriter>,
     metrics: Option<WorkerMetrics>,
 ) -> Result<Exit, StartError> {
     process::leave_process_group().map_err(StartError::Workers)?;
     process::terminate_with_parent(supervisor).map_err(StartError::Workers)?;
-    let listen_error = |source| StartError::Listen {
-        addr: bound,
-        source,
-    };
-    let socket = listener::bind(bound, Sharing::ReusePort).map_err(listen_error)?;
+    let sockets = sockets.for_worker().map_err(|source| match sockets {
+        Sockets::Reserved { bound, .. } => StartError::Listen {
+            addr: *bound,
+            source,
+        },
+        Sockets::Passed(_) => StartError::Passed(source),
+    })?;
     let site = start::open_site(settings)?;
-    start::serve(settings, site, socket, ready, metrics)
+    start::serve(settings, site, sockets, ready, metrics)
 }

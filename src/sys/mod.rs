@@ -6,6 +6,7 @@
 //! readiness flag that clears. Nothing here knows about HTTP, and nothing here uses any
 //! other part of this crate.
 
+pub mod activation;
 pub mod epoll;
 pub mod eventfd;
 pub mod file;

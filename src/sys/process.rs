@@ -1,5 +1,5 @@
 //! Process-wide settings and processes: the open-file limit, the server's signals (SIGINT,
-//! SIGTERM, SIGHUP) read through a signalfd so that they arrive as events on the loop instead
+//! SIGTERM, SIGHUP, SIGUSR2) read through a signalfd so that they arrive as events on the loop instead
 //! of interrupting it,
 //! and the fork/wait/kill/sigwait calls the worker supervisor is made of.
 
@@ -39,6 +39,7 @@ impl ServerSignals {
         // SAFETY: `set` was initialised by sigemptyset in termination_set.
         unsafe {
             libc::sigaddset(&mut set, libc::SIGHUP);
+            libc::sigaddset(&mut set, libc::SIGUSR2);
         }
         // SAFETY: `set` is an initialised sigset; the old mask is not wanted (null).
         let ret = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
@@ -75,7 +76,7 @@ impl ServerSignals {
 
     /// Unblocks SIGINT and SIGTERM again, so the next one takes its default action: the
     /// process ends at once. This is how a second Ctrl-C cuts a graceful shutdown short.
-    /// SIGHUP stays blocked: unread from here on, and never fatal.
+    /// SIGHUP and SIGUSR2 stay blocked: unread from here on, and never fatal.
     pub fn restore_default(&self) -> io::Result<()> {
         let set = termination_set();
         // SAFETY: `set` is an initialised sigset; the old mask is not wanted (null).
@@ -139,7 +140,7 @@ fn thread_count() -> io::Result<usize> {
         .ok_or_else(|| io::Error::other("/proc/self/status has no thread count"))
 }
 
-/// Blocks SIGINT, SIGTERM, SIGHUP and SIGCHLD, so `wait_for_signal` can take them one at a
+/// Blocks SIGINT, SIGTERM, SIGHUP, SIGUSR2 and SIGCHLD, so `wait_for_signal` can take them one at a
 /// time.
 pub fn block_supervisor_signals() -> io::Result<()> {
     let set = supervisor_set();
@@ -152,7 +153,7 @@ pub fn block_supervisor_signals() -> io::Result<()> {
     }
 }
 
-/// Waits for SIGINT, SIGTERM, SIGHUP or SIGCHLD (blocked beforehand) and returns its number.
+/// Waits for SIGINT, SIGTERM, SIGHUP, SIGUSR2 or SIGCHLD (blocked beforehand) and returns its number.
 pub fn wait_for_signal() -> io::Result<i32> {
     let set = supervisor_set();
     let mut signal = 0;
@@ -179,6 +180,14 @@ pub fn reap_child() -> Option<(libc::pid_t, bool)> {
     })
 }
 
+/// Waits for child `pid` to exit (reaping it) and says whether it exited with status 0.
+pub fn wait_child(pid: libc::pid_t) -> io::Result<bool> {
+    let mut status = 0;
+    // SAFETY: `status` is a live c_int for the kernel to fill.
+    retry_eintr(|| unsafe { libc::waitpid(pid, &mut status, 0) })?;
+    Ok(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0)
+}
+
 /// Sends `signal` to process `pid`.
 pub fn send_signal(pid: libc::pid_t, signal: i32) -> io::Result<()> {
     // SAFETY: kill takes no pointers.
@@ -193,6 +202,7 @@ pub fn signal_name(signal: i32) -> &'static str {
         libc::SIGTERM => "SIGTERM",
         libc::SIGHUP => "SIGHUP",
         libc::SIGCHLD => "SIGCHLD",
+        libc::SIGUSR2 => "SIGUSR2",
         _ => "a signal",
     }
 }
@@ -203,6 +213,7 @@ fn supervisor_set() -> libc::sigset_t {
     unsafe {
         libc::sigaddset(&mut set, libc::SIGCHLD);
         libc::sigaddset(&mut set, libc::SIGHUP);
+        libc::sigaddset(&mut set, libc::SIGUSR2);
     }
     set
 }

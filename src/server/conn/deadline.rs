@@ -1,7 +1,7 @@
 //! Deadlines: which one each state waits under, what happens when it passes, and how the
 //! task's timer follows it without rewriting the timer set on every request.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::http::Status;
 use crate::runtime::task::TaskContext;
@@ -9,7 +9,24 @@ use crate::runtime::transport::Transport;
 use crate::server::conn::{Connection, State, TIMER_SLACK};
 use crate::server::metrics::TimeoutKind;
 
+/// How long a new connection that has sent nothing yet is still waited for once a drain has
+/// begun: its first request may already be on the way (it was accepted just before the
+/// drain, or just before an upgrade handed the socket on), and, unlike a keep-alive client,
+/// its client was never told it may have to retry. About the round trip of a distant client.
+pub const DRAIN_FIRST_REQUEST_GRACE: Duration = Duration::from_millis(300);
+
 impl<S: Transport> Connection<S> {
+    /// The drain has begun: a new connection still waiting for its first request gets
+    /// `DRAIN_FIRST_REQUEST_GRACE` at most, then closes quietly at its deadline.
+    pub(super) fn shorten_first_wait(&mut self, now: Instant) {
+        if let State::ReadHead { deadline, .. } = &mut self.state
+            && self.input.is_empty()
+            && !self.slot.has_served()
+        {
+            *deadline = (*deadline).min(now + DRAIN_FIRST_REQUEST_GRACE);
+        }
+    }
+
     pub(super) fn deadline(&self) -> Option<Instant> {
         match &self.state {
             State::ReadProxyHeader { deadline }

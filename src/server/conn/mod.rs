@@ -335,6 +335,9 @@ impl<S: Transport> Connection<S> {
         self.can_write |= wake.writable;
         self.peer_closed |= wake.hangup;
         self.draining |= wake.shutdown;
+        if wake.shutdown {
+            self.shorten_first_wait(cx.now());
+        }
         if self.slot.is_reclaimed() && !wake.readable {
             self.state = State::Done; // the listener needs this idle connection's place
         } else if wake.readable {

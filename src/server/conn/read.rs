@@ -125,10 +125,13 @@ impl<S: Transport> Connection<S> {
         }
     }
 
-    /// Nothing more to read for now. An idle connection of a draining server closes here;
-    /// one with part of a head waits for the rest (or its deadline).
+    /// Nothing more to read for now. An idle keep-alive connection of a draining server
+    /// closes here (its client retries a request it then sends, RFC 9112 §9.3.1); one with
+    /// part of a head waits for the rest, and so does a new connection that has not sent its
+    /// first request yet, which may be on the way (accepted just before a drain or an
+    /// upgrade): it is answered, with `Connection: close`, or meets its head deadline.
     fn wait_for_head(&mut self, scanned: usize, deadline: Instant, idle: bool) -> (State, Flow) {
-        if self.draining && self.input.is_empty() {
+        if self.draining && self.input.is_empty() && self.slot.has_served() {
             return (State::Done, Flow::Stop(Step::Done));
         }
         // Idle between requests: the buffers go back to the pool (output is empty here, or
