@@ -376,7 +376,8 @@ MALFORMED = [
     ("no Host", b"GET /1k.bin HTTP/1.1\r\n\r\n", {400}),
     ("space before colon", b"GET /1k.bin HTTP/1.1\r\nHost : x\r\n\r\n", {400}),
     ("CL +5", b"POST /1k.bin HTTP/1.1\r\nHost: x\r\nContent-Length: +5\r\n\r\n", {400}),
-    ("TE gzip", b"POST /1k.bin HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", {501}),
+    # RFC 9112 §6.3: a Transfer-Encoding whose final coding is not chunked is 400.
+    ("TE gzip", b"POST /1k.bin HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", {400}),
     ("dot-dot", b"GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n", {400}),
     ("encoded dot-dot", b"GET /%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n", {400}),
     ("NUL in path", b"GET /1k%00.bin HTTP/1.1\r\nHost: x\r\n\r\n", {400}),
@@ -385,7 +386,8 @@ MALFORMED = [
     ("long URI", b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", {414}),
     ("big head", b"GET / HTTP/1.1\r\nHost: x\r\nX-A: " + b"b" * 9000 + b"\r\n\r\n", {431}),
     ("HTTP/2.0", b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", {505}),
-    ("lowercase method", b"get / HTTP/1.1\r\nHost: x\r\n\r\n", {501}),
+    # Well framed, so 501 keeps the connection open (RFC 9110 §9.1): ask for the close.
+    ("lowercase method", b"get / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", {501}),
     ("two Range", b"GET /1k.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=0-1\r\nRange: bytes=0-1\r\n\r\n", {400}),
     ("TLS hello", b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03", {400}),
     ("garbage", None, {400}),  # NUL then random bytes, made per request
