@@ -3,21 +3,19 @@
 //! Only the top calls in here (`crate::run` decides between one server and workers), and the
 //! supervisor calls `serve` in each worker; nothing here knows of the supervisor.
 
-use std::fmt;
 use std::io::{self, PipeWriter, Write};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
-use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use socket2::Socket;
 
-use crate::runtime::error_log::{self, Event, Level};
+use crate::runtime::error_log::{self, Event};
 use crate::runtime::event_loop::{EventLoop, Exit};
 use crate::runtime::pool::Pool;
 use crate::server::ServerTask;
-use crate::server::access_log::{self, AccessLog, LogFormat};
+use crate::server::access_log::{self, AccessLog};
 use crate::server::cache_sweeper::CacheSweeper;
 use crate::server::extra_fields::ExtraFields;
 use crate::server::health::Health;
@@ -26,146 +24,21 @@ use crate::server::listener::{self, Listener, Sharing};
 use crate::server::log_flusher::LogFlusher;
 use crate::server::metrics::endpoint::{Endpoint, WorkerMetrics};
 use crate::server::pool_task::PoolTask;
-use crate::server::proxies::ProxyOptions;
-use crate::server::shared::{Shared, Timeouts};
+use crate::server::shared::Shared;
 use crate::server::signals::{SignalWatcher, connections};
-use crate::server::tls::{LoadError, Tls, TlsSettings};
+use crate::server::tls::Tls;
 use crate::server::upgrade::Upgrade;
-use crate::site::auth::{Auth, AuthError, AuthOptions};
-use crate::site::compress::Level as CompressLevel;
+use crate::site::auth::Auth;
 use crate::site::files::Site;
-use crate::site::options::SiteOptions;
 use crate::sys::activation;
 use crate::sys::process::{ServerSignals, raise_fd_limit};
 
-/// Everything a server needs to start, built by the top from the command line.
-#[derive(Clone, Debug)]
-pub struct Settings {
-    pub addr: SocketAddr,
-    pub root: PathBuf,
-    pub site: SiteOptions,
-    /// `--header` (with `--cache-control`) and `--cors`, checked.
-    pub extra_fields: ExtraFields,
-    /// `--access-log`: a path, or `-` for standard output.
-    pub access_log: Option<String>,
-    /// `--error-log`; `None` is standard error.
-    pub error_log: Option<PathBuf>,
-    pub log_level: Level,
-    pub timeouts: Timeouts,
-    pub max_body_bytes: u64,
-    pub max_connections: usize,
-    /// How long in-flight responses get after SIGINT or SIGTERM.
-    pub drain_timeout: Duration,
-    /// Worker processes; 1 is a single server without a supervisor.
-    pub workers: usize,
-    /// `--threads`: the worker pool's threads, in each worker process.
-    pub threads: usize,
-    /// `--compress-level`, or `None` with `--no-compress`.
-    pub compress: Option<CompressLevel>,
-    /// `--compress-cache-bytes`.
-    pub compress_cache_bytes: usize,
-    /// `--auth-file` and its companions; `None` without authentication.
-    pub auth: Option<AuthOptions>,
-    /// `--proxy-protocol`, `--trusted-proxy`, `--real-ip-header`, `--proxy-timeout`.
-    pub proxy: ProxyOptions,
-    /// `--health-path`.
-    pub health_path: Option<String>,
-    /// `--shutdown-delay`: serving on with the health check failing, before the drain.
-    pub shutdown_delay: Duration,
-    /// `--metrics`.
-    pub metrics: Option<SocketAddr>,
-    /// `--log-format`.
-    pub log_format: LogFormat,
-    /// `--tls-cert`/`--tls-key` and the rest of HTTPS; `None` serves plain HTTP.
-    pub tls: Option<TlsSettings>,
-    /// `--redirect-http PORT`: a plain listener that redirects every request to HTTPS.
-    pub redirect_http: Option<u16>,
-}
+mod error;
+mod settings;
 
-/// Why the server could not start (or, for `EventLoop`, keep running).
-#[derive(Debug)]
-pub enum StartError {
-    Root {
-        path: PathBuf,
-        source: io::Error,
-    },
-    Listen {
-        addr: SocketAddr,
-        source: io::Error,
-    },
-    Signals(io::Error),
-    Workers(io::Error),
-    AccessLog {
-        path: String,
-        source: io::Error,
-    },
-    ErrorLog {
-        path: PathBuf,
-        source: io::Error,
-    },
-    EventLoop(io::Error),
-    Pool(io::Error),
-    Auth(AuthError),
-    Tls(LoadError),
-    /// The sockets passed by the service manager (or the server we upgrade) cannot be used.
-    Passed(io::Error),
-}
-
-/// Linux's default `net.ipv4.ip_unprivileged_port_start`: binding a lower port needs root or
-/// CAP_NET_BIND_SERVICE, else bind(2) fails with EACCES.
-const FIRST_UNPRIVILEGED_PORT: u16 = 1024;
-
-/// Appended to a refused bind of a port below `FIRST_UNPRIVILEGED_PORT`.
-const PRIVILEGED_PORT_HINT: &str = "; ports below 1024 need root or the CAP_NET_BIND_SERVICE \
-     capability (e.g. setcap cap_net_bind_service=+ep $(which tinyhttpd)), or use a port above \
-     1023";
-
-impl fmt::Display for StartError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StartError::Root { path, source } => {
-                write!(
-                    f,
-                    "cannot serve root directory {}: {source}",
-                    path.display()
-                )?;
-                if source.kind() == io::ErrorKind::NotFound {
-                    // Often the default root, `static`, not there: say how to name another.
-                    f.write_str("; name the folder to serve: tinyhttpd DIR, or --root DIR")?;
-                }
-                Ok(())
-            }
-            StartError::Listen { addr, source } => {
-                write!(f, "cannot listen on {addr}: {source}")?;
-                // "Permission denied" alone does not say what to change.
-                if source.kind() == io::ErrorKind::PermissionDenied
-                    && addr.port() < FIRST_UNPRIVILEGED_PORT
-                {
-                    f.write_str(PRIVILEGED_PORT_HINT)?;
-                }
-                Ok(())
-            }
-            StartError::Signals(source) => write!(f, "cannot set up signal handling: {source}"),
-            StartError::Workers(source) => write!(f, "cannot start worker processes: {source}"),
-            StartError::AccessLog { path, source } => {
-                write!(f, "cannot open access log {path}: {source}")
-            }
-            StartError::ErrorLog { path, source } => {
-                write!(f, "cannot open error log {}: {source}", path.display())
-            }
-            StartError::EventLoop(source) => write!(f, "event loop failed: {source}"),
-            StartError::Pool(source) => write!(f, "cannot start the worker pool: {source}"),
-            StartError::Auth(error) => write!(f, "{error}"),
-            StartError::Tls(source) => write!(f, "cannot load TLS certificate or key {source}"),
-            StartError::Passed(source) => write!(
-                f,
-                "cannot serve on the sockets passed in LISTEN_FDS (socket activation): {source}"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for StartError {}
+pub use error::StartError;
+use error::{access_log_error, error_log_error};
+pub use settings::Settings;
 
 /// What every process serving `settings` does first: raises the fd limit, opens the error
 /// log, and opens the root, so that a missing root fails before anything listens.
@@ -343,23 +216,6 @@ pub fn serve(
         let _ = ready.write_all(b"+");
     }
     server.run()
-}
-
-fn access_log_error(path: &str) -> impl FnOnce(io::Error) -> StartError + '_ {
-    move |source| StartError::AccessLog {
-        path: path.to_string(),
-        source,
-    }
-}
-
-fn error_log_error(settings: &Settings) -> impl FnOnce(io::Error) -> StartError + '_ {
-    move |source| StartError::ErrorLog {
-        path: settings
-            .error_log
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("(standard error)")),
-        source,
-    }
 }
 
 /// A server with its logs open and its tasks registered, not yet turning.
