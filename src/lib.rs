@@ -3,16 +3,18 @@
 //! The folders are layers, and each uses only itself and the layers below it:
 //!
 //! ```text
-//! main.rs, lib.rs, config.rs    the command line, the choice of one server or workers
+//! main.rs, lib.rs, config(/)    the command line and its file, the choice of one server or workers
 //! server/                       the task kinds and their wiring, the handler, the renderer
-//! site/                         URL path -> what it names on disk
-//! runtime/                      the loop, tasks, timers, buffers, transports, the error log
+//! site/                         URL path -> what it names on disk; caches, compression, auth
+//! runtime/                      the loop, tasks, timers, buffers, transports (TCP, TLS), the
+//!                               worker pool, the error log
 //! http/, sys/                   pure protocol; every syscall
 //! ```
 //!
 //! Read it top down: `runtime::event_loop` (the loop) and `runtime::task` (the `Task` trait)
 //! → `server::listener` and `server::conn` (the two main task kinds) → `server::handler` and
-//! `site` (what a request names) → `http` (pure parsing and response heads) → `sys`.
+//! `site` (what a request names) → `http` (pure parsing and response heads) → `sys`. The
+//! README's "Reading the code" gives the same order file by file.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
