@@ -46,7 +46,8 @@ const MAX_TIMEOUT_SECS: u64 = 365 * 24 * 3600;
 )]
 pub struct Config {
     /// Read flags from a TOML file whose keys are the flags' long names (see
-    /// tinyhttpd.example.toml); a flag given on the command line replaces the file's value.
+    /// deploy/tinyhttpd.example.toml); a flag given on the command line replaces the file's
+    /// value.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 

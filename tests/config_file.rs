@@ -1,6 +1,6 @@
 //! `--config FILE`: flags from a TOML file, the command line replacing what it also gives,
 //! `[[path]]` sections applied only under their glob, errors naming the file, line and key
-//! with nothing started, and `tinyhttpd.example.toml` naming every flag.
+//! with nothing started, and `deploy/tinyhttpd.example.toml` naming every flag.
 
 pub mod common;
 
@@ -229,7 +229,7 @@ fn path_sections_protect_a_prefix_glob_only() {
 }
 
 fn example() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tinyhttpd.example.toml")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/tinyhttpd.example.toml")
 }
 
 /// The keys commented out in the example (`# key = value`), before its `[[path]]` sections.

@@ -43,9 +43,9 @@ pub struct FileBody {
     pub variant: Option<Rc<CompressedVariant>>,
     pub offset: u64,
     pub end: u64,
-    /// The file's bytes from `offset` up to here are known to be in the page cache, so
-    /// `sendfile` will not wait for the disk on them (see `conn::cold`); none are known when
-    /// it is not above `offset`.
+    /// The file's bytes from `offset` up to here were just read in by a worker (or are to be
+    /// sent without asking), so `sendfile` goes on without asking again (see `conn::cold`);
+    /// none are when it is not above `offset`.
     pub cached_end: u64,
     pub parts: VecDeque<Part>,
 }

@@ -240,3 +240,16 @@ pub fn leave_process_group() -> io::Result<()> {
     check(unsafe { libc::setpgid(0, 0) })?;
     Ok(())
 }
+
+/// Lowers the calling thread's scheduling priority to `nice`, leaving the process's other
+/// threads as they are (on Linux `setpriority` with `PRIO_PROCESS` and a thread id names that
+/// one thread). A worker thread calls it so that, on a shared core, the event loop's thread
+/// gets the CPU first and CPU-heavy jobs fill the gaps.
+pub fn lower_thread_priority(nice: i32) -> io::Result<()> {
+    // SAFETY: gettid takes no arguments and cannot fail.
+    let tid = unsafe { libc::gettid() };
+    let who = libc::id_t::try_from(tid).map_err(|_| io::Error::other("negative thread id"))?;
+    // SAFETY: setpriority takes only integers.
+    check(unsafe { libc::setpriority(libc::PRIO_PROCESS, who, nice) })?;
+    Ok(())
+}

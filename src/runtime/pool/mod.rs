@@ -47,6 +47,7 @@ use std::time::Instant;
 
 use crate::runtime::task::TaskId;
 use crate::sys::eventfd::EventFd;
+use crate::sys::process;
 
 /// Why `submit` did not take a job. The job is dropped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -373,8 +374,16 @@ impl<O> Drop for JobTicket<O> {
     }
 }
 
+/// How much less a worker thread weighs than the loop's thread when they share a core
+/// (a `nice` value: at 10 the loop gets about nine tenths of a contended core). Jobs are
+/// compression and disk reads; a request waiting on the loop should not wait on them.
+const WORKER_NICE: i32 = 10;
+
 /// A worker thread: takes jobs until the queue is empty and closed.
 fn work<O>(shared: &Shared<O>) {
+    // Unprivileged processes may lower their own threads' priority; if even that is refused,
+    // the worker runs at the loop's priority, as it would have.
+    let _ = process::lower_thread_priority(WORKER_NICE);
     loop {
         let job = {
             let queue = lock(&shared.queue);

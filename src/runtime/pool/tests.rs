@@ -396,3 +396,21 @@ fn an_idle_pool_never_signals() {
     );
     pool.complete(|owner| panic!("{owner:?} woken by an idle pool"));
 }
+
+/// Jobs run at a lower priority than the loop's thread: a worker's nice value is
+/// `WORKER_NICE` above the process's (read from /proc, as the thread sees itself).
+#[test]
+fn workers_run_below_the_loop_priority() {
+    fn nice_of_this_thread() -> i64 {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        // Fields after the command name (which may hold spaces) start after the last ')';
+        // nice is field 19, the 17th after it.
+        let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+        after_name.split(' ').nth(16).unwrap().parse().unwrap()
+    }
+    let pool = Pool::new(1, 1).unwrap();
+    let ticket = pool.submit(owner(1), nice_of_this_thread).unwrap();
+    wake_until(&pool, |woken| woken.len() == 1);
+    let worker = ticket.take().unwrap().unwrap();
+    assert_eq!(worker, nice_of_this_thread() + i64::from(WORKER_NICE));
+}

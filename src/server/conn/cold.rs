@@ -5,10 +5,10 @@
 //! goes on, on the loop, and finds the pages there.
 //!
 //! Invariants: the loop never waits for the disk on a chunk it found cold (a chunk evicted
-//! again between the read and the send is the exception, and costs what it costs today);
-//! the bytes from `FileBody::offset` to `cached_end` are known to be cached (a new range
-//! starts with none known), so each byte is asked about once and `sendfile` is never given
-//! more than is known; the send deadline stays in force while the worker reads, so a disk slower
+//! again between a worker's read and the send that follows at once is the exception); every
+//! `sendfile` is preceded by the question, as pages may be evicted while a client is slow to
+//! read, except for the bytes a worker has just read in (`FileBody::offset` to `cached_end`),
+//! so `sendfile` is never given more than is known; the send deadline stays in force while the worker reads, so a disk slower
 //! than the send timeout closes the connection, and dropping the ticket cancels the job.
 //! Without a pool (a simulation), or when it has shut down, or when the answer is unknown,
 //! the chunk is sent at once, as it was before this step existed.
@@ -31,9 +31,8 @@ pub const READ_IN_BYTES: usize = 256 * 1024;
 
 impl<S: Transport> Connection<S> {
     /// How many bytes from `body.offset` may go to `sendfile` now: up to a send chunk of
-    /// them, all known to be cached (a probe that finds them so is remembered in
-    /// `cached_end`), or, without a pool to read them in, a send chunk as they are. 0: the
-    /// next bytes are on disk only.
+    /// them, all found cached (or just read in by a worker, up to `cached_end`), or, without
+    /// a pool to read them in, a send chunk as they are. 0: the next bytes are on disk only.
     ///
     /// A whole chunk even when the budget has less left: the budget decides whether to
     /// write again, not how much, so a 1 MiB file is not split into 1 MiB and a tail.
@@ -51,8 +50,9 @@ impl<S: Transport> Connection<S> {
         }
         // An unanswerable question (a file system without the means to tell) is treated as
         // "cached": sending on the loop is what the server did before it could ask.
+        // Asked again before every `sendfile`, not remembered: between two sends the client
+        // may take its time, and pages found cached then may be evicted by now.
         if file::is_cached(body.file.file.as_fd(), body.offset, len).unwrap_or(true) {
-            body.cached_end = body.offset + len as u64;
             return len;
         }
         0
