@@ -1,5 +1,6 @@
 //! A real browser loads the default site: headless Chromium renders `static/index.html`,
-//! and the access log shows that its stylesheet and logo were fetched with 200.
+//! runs its script, and the access log shows that its stylesheet, script and logo were
+//! fetched with 200, the text ones compressed.
 //!
 //! `.ci/run` installs Debian's chromium; on a machine without it the test says so and
 //! passes, except under CI (`CI` set), where a missing browser is a failure (`chromium`).
@@ -34,7 +35,7 @@ fn default_site_renders_with_its_stylesheet_and_image() {
     let mut log = String::new();
     while Instant::now() < deadline {
         log = std::fs::read_to_string(&log_path).unwrap_or_default();
-        if log.contains("/logo.svg") && log.contains("/style.css") {
+        if log.contains("/logo.svg") && log.contains("/style.css") && log.contains("HEAD / ") {
             break;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -43,10 +44,16 @@ fn default_site_renders_with_its_stylesheet_and_image() {
 
     assert!(dom.contains("<title>tinyhttpd</title>"), "DOM: {dom}");
     assert!(dom.contains("src=\"/logo.svg\""), "DOM: {dom}");
+    // The script ran: it asked for the page again (HEAD) and listed the answer's fields.
+    assert!(
+        dom.contains("This page was served with 200") && dom.contains("server: </code>tinyhttpd"),
+        "DOM: {dom}"
+    );
     for (path, what) in [
         ("/", "page"),
         ("/style.css", "stylesheet"),
         ("/logo.svg", "logo"),
+        ("/served.js", "script"),
     ] {
         let fetched = log
             .lines()
@@ -56,14 +63,14 @@ fn default_site_renders_with_its_stylesheet_and_image() {
             "the browser did not fetch the {what} with 200; log:\n{log}"
         );
     }
-    // The page and its stylesheet were compressed on the fly (Chromium accepts br, zstd and
-    // gzip), and rendered all the same: fewer bytes went out than the files hold.
-    for path in ["/", "/style.css"] {
-        let file = if path == "/" {
-            "index.html"
-        } else {
-            "style.css"
-        };
+    // The page, its stylesheet and its script were compressed on the fly (Chromium accepts
+    // br, zstd and gzip), and rendered and ran all the same: fewer bytes went out than the
+    // files hold.
+    for (path, file) in [
+        ("/", "index.html"),
+        ("/style.css", "style.css"),
+        ("/served.js", "served.js"),
+    ] {
         let size = std::fs::metadata(root.join(file)).unwrap().len();
         let prefix = format!("\"GET {path} HTTP/1.1\" 200 ");
         let sent: u64 = log

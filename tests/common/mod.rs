@@ -46,7 +46,8 @@ pub fn chromium() -> Option<&'static str> {
     found
 }
 
-/// The DOM `browser` renders for `url` once its scripts have run (`--dump-dom`), headless,
+/// The DOM `browser` renders for `url` once its scripts have run (`--dump-dom`, after up to
+/// 5 s of the page's own time for its fetches), headless,
 /// with a fresh profile in `profile`.
 pub fn dump_dom(browser: &str, url: &str, profile: &std::path::Path) -> String {
     let output = std::process::Command::new(browser)
@@ -61,6 +62,8 @@ pub fn dump_dom(browser: &str, url: &str, profile: &std::path::Path) -> String {
             "--disable-sync",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
+        // Let the page's scripts and their fetches finish before the DOM is dumped.
+        .arg("--virtual-time-budget=5000")
         .arg("--dump-dom")
         .arg(url)
         .stderr(std::process::Stdio::null())
