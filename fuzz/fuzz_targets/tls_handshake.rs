@@ -14,7 +14,6 @@
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
