@@ -3,42 +3,15 @@
 //! nothing. A counting global allocator proves it; this file holds one test on purpose, as
 //! the allocator counts every thread of the process.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+#[path = "common/counting_allocator.rs"]
+mod counting_allocator;
+
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tinyhttpd::http::encoding::Coding;
 use tinyhttpd::site::compress::{
     Begin, CompressedCache, CompressedVariant, FileIdentity, VariantKey,
 };
-
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call is forwarded unchanged to the system allocator; counting has no effect
-// on the memory handed out.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the caller's contract for `alloc` is passed on as is.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller's contract for `dealloc` is passed on as is.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the caller's contract for `realloc` is passed on as is.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
 
 const FILES: u64 = 64;
 const HITS: usize = 20_000;
@@ -72,7 +45,7 @@ fn hits_on_cached_variants_do_not_allocate() {
         }
     }
 
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = counting_allocator::allocations();
     let mut found = 0;
     for hit in 0..HITS {
         // Files visited in a stride, so every hit moves a different entry to the newest end.
@@ -82,7 +55,7 @@ fn hits_on_cached_variants_do_not_allocate() {
             found += Rc::strong_count(&variant).min(1);
         }
     }
-    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    let allocations = counting_allocator::allocations() - before;
     assert_eq!(found, HITS, "every lookup a hit");
     assert_eq!(allocations, 0, "{allocations} allocations for {HITS} hits");
 }

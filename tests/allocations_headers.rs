@@ -3,44 +3,16 @@
 //!
 //! This file holds one test on purpose: the allocator counts every thread of the process.
 
+#[path = "common/counting_allocator.rs"]
+mod counting_allocator;
+
 #[path = "common/site.rs"]
 pub mod site;
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tinyhttpd::http::cors::Cors;
 use tinyhttpd::http::header_rules::{HeaderRule, HeaderRules};
 use tinyhttpd::server::extra_fields::ExtraFields;
 use tinyhttpd::server::simulate::Simulation;
-
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call is forwarded unchanged to the system allocator; counting has no effect
-// on the memory handed out.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the caller's contract for `alloc` is passed on as is.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller's contract for `dealloc` is passed on as is.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the caller's contract for `realloc` is passed on as is.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
 
 const REQUEST: &[u8] =
     b"GET /assets/hot.txt HTTP/1.1\r\nHost: localhost\r\nOrigin: https://a.test\r\n\r\n";
@@ -70,11 +42,11 @@ fn steady_state_requests_with_headers_and_cors_do_not_allocate() {
         sim.queue_input(&batch);
     }
 
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = counting_allocator::allocations();
     for _ in 0..BATCHES {
         sim.run_readable();
     }
-    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    let allocations = counting_allocator::allocations() - before;
 
     let fields = [
         b"\r\nX-Global: yes\r\n".as_slice(),

@@ -46,11 +46,11 @@ pub fn chromium() -> Option<&'static str> {
     found
 }
 
-/// The DOM `browser` renders for `url` once its scripts have run (`--dump-dom`, after up to
-/// 5 s of the page's own time for its fetches), headless,
-/// with a fresh profile in `profile`.
-pub fn dump_dom(browser: &str, url: &str, profile: &std::path::Path) -> String {
-    let output = std::process::Command::new(browser)
+/// `browser` run headless with a fresh profile in `profile`, quiet on a machine without a
+/// network (no background connections, no update checks).
+pub fn headless(browser: &str, profile: &std::path::Path) -> std::process::Command {
+    let mut command = std::process::Command::new(browser);
+    command
         .args([
             "--headless",
             "--no-sandbox",
@@ -62,11 +62,18 @@ pub fn dump_dom(browser: &str, url: &str, profile: &std::path::Path) -> String {
             "--disable-sync",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
+        .stderr(std::process::Stdio::null());
+    command
+}
+
+/// The DOM `browser` renders for `url` once its scripts have run (`--dump-dom`, after up to
+/// 5 s of the page's own time for its fetches), with a fresh profile in `profile`.
+pub fn dump_dom(browser: &str, url: &str, profile: &std::path::Path) -> String {
+    let output = headless(browser, profile)
         // Let the page's scripts and their fetches finish before the DOM is dumped.
         .arg("--virtual-time-budget=5000")
         .arg("--dump-dom")
         .arg(url)
-        .stderr(std::process::Stdio::null())
         .output()
         .expect("run the browser");
     String::from_utf8_lossy(&output.stdout).into_owned()
