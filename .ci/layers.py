@@ -11,8 +11,9 @@ Layers, lowest first (a module may use its own folder and any folder of a lower 
     4  the top   lib.rs, main.rs, config.rs, config/     uses anything
 
 It also refuses any import cycle between files, inside a folder too. It reads `use crate::`
-lines and `crate::` paths in code (comments and strings are skipped), resolves each to the
-file that defines the longest matching module path, and prints every violation.
+and `use super::` lines and `crate::` paths in code (comments, strings and a file's inline
+test module are skipped), resolves each to the file that defines the longest matching module
+path, and prints every violation.
 Exit status: 0 when the tree is clean, 1 otherwise.
 """
 
@@ -28,6 +29,9 @@ TOP_FILES = {(), ("config",)}
 
 USE_RE = re.compile(r"\buse\s+crate::([^;]*);", re.S)
 PATH_RE = re.compile(r"\bcrate::((?:[a-z_][a-z0-9_]*::)*[a-z_][a-z0-9_]*)")
+SUPER_USE_RE = re.compile(r"\buse\s+super::([^;]*);", re.S)
+# An inline test module sits at the end of its file; its `super::` is the file itself.
+INLINE_TESTS_RE = re.compile(r"#\[cfg\(test\)\]\s*mod\s+\w+\s*\{")
 COMMENT_RE = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
 STRING_RE = re.compile(r'b?"(?:\\.|[^"\\])*"')
 
@@ -63,13 +67,21 @@ def expand_use(tree: str) -> list:
     return out
 
 
-def references(text: str) -> set:
+def references(text: str, module: tuple) -> set:
+    """The module paths `text` names: `crate::` paths, and `use super::` paths read from
+    `module`'s parent (`a/b.rs` and `a/b/mod.rs` alike are module `a::b`, whose parent is `a`)."""
     code = STRING_RE.sub('""', COMMENT_RE.sub("", text))
+    inline_tests = INLINE_TESTS_RE.search(code)
+    if inline_tests:
+        code = code[: inline_tests.start()]
     paths = set()
     for match in USE_RE.finditer(code):
         paths.update(expand_use(match.group(1)))
     paths.update(m.group(1) for m in PATH_RE.finditer(code))
-    return {tuple(p for p in path.split("::") if p) for path in paths if path}
+    parent = "::".join(module[:-1])
+    for match in SUPER_USE_RE.finditer(code):
+        paths.update(f"{parent}::{p}" if parent else p for p in expand_use(match.group(1)))
+    return {tuple(p for p in path.split("::") if p and p != "*") for path in paths if path}
 
 
 def resolve(path: tuple, modules: set) -> tuple:
@@ -94,7 +106,7 @@ def main() -> int:
     for module, path in files.items():
         if rank(module) == TOP_RANK and module[:1] not in TOP_FILES:
             problems.append(f"{path}: not in a layer folder ({', '.join(sorted(RANKS))})")
-        for ref in sorted(references(path.read_text())):
+        for ref in sorted(references(path.read_text(), module)):
             target = resolve(ref, modules)
             if not target or target == module:
                 continue
