@@ -1,5 +1,6 @@
-//! The command line: the limits and timeouts an operator may change. Fixed limits live as
-//! named constants beside the code they bound. `file` reads the same flags from `--config`.
+//! The command line: every flag and its checks (`values`), turned into the server's
+//! `Settings`; `file` reads the same flags from `--config`. Fixed limits live as named
+//! constants beside the code they bound.
 
 pub mod file;
 mod values;

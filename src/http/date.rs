@@ -1,4 +1,5 @@
-//! The `Date` header value (RFC 9110 §5.6.7), rendered at most once per second.
+//! The `Date` header value (RFC 9110 §5.6.7), rendered at most once per second, and the
+//! calendar arithmetic every dated line shares (`civil_from_days`).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -50,6 +51,27 @@ pub fn render(time: SystemTime) -> Option<[u8; HTTP_DATE_LEN]> {
     let mut text = [0; HTTP_DATE_LEN];
     text.copy_from_slice(rendered.as_bytes().get(..HTTP_DATE_LEN)?);
     Some(text)
+}
+
+/// (year, month 1-12, day 1-31) of the proleptic Gregorian calendar for days since
+/// 1970-01-01, negative before it (Howard Hinnant's `civil_from_days`).
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// `civil_from_days` of the day `epoch_seconds` (seconds since 1970, as the logs count them).
+pub fn civil_from_seconds(epoch_seconds: u64) -> (i64, i64, i64) {
+    civil_from_days(i64::try_from(epoch_seconds / 86_400).unwrap_or(i64::MAX / 2))
 }
 
 #[cfg(test)]

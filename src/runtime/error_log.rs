@@ -28,6 +28,8 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::http::date::civil_from_seconds;
+
 /// Error-log lines of one kind (`error_log::Event`) written per second; the rest are counted
 /// and reported as suppressed.
 pub const ERROR_LOG_LINES_PER_SECOND: u32 = 10;
@@ -341,7 +343,7 @@ fn epoch_seconds(now: SystemTime) -> u64 {
 /// `2026/12/01 10:00:00 [warn] 4321: message` and a newline, the message escaped.
 fn format_line(now: SystemTime, level: Level, message: fmt::Arguments<'_>) -> Vec<u8> {
     let seconds = epoch_seconds(now);
-    let (year, month, day) = civil_from_days(seconds / 86_400);
+    let (year, month, day) = civil_from_seconds(seconds);
     let of_day = seconds % 86_400;
     let mut line = Vec::with_capacity(128);
     // Writing into a Vec cannot fail.
@@ -384,20 +386,6 @@ fn reopen_failed(path: &Path, error: &io::Error) -> Vec<u8> {
 
 fn open_append(path: &Path) -> io::Result<std::fs::File> {
     OpenOptions::new().create(true).append(true).open(path)
-}
-
-/// Days since 1970-01-01 → (year, month 1-12, day 1-31), Howard Hinnant's algorithm.
-pub fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]

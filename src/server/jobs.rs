@@ -1,6 +1,8 @@
 //! The server's side of the worker pool (`runtime::pool`): what its jobs return
-//! (`JobOutput`: compressed variants, directory listings, file data read in) and the compression state the jobs fill (`Compression`); the task that
-//! brings their results back into the loop is `pool_task`.
+//! (`JobOutput`: compressed variants, directory listings, file data read in, verified
+//! passwords, content hashes), the compression state the jobs fill (`Compression`) and the
+//! content-hash jobs in flight (`HashJobs`); the task that brings their results back into the
+//! loop is `pool_task`.
 //!
 //! A connection that needs a job submits it with its own task id as the owner and waits in
 //! `State::AwaitJob`; `PoolTask`, registered on the pool's eventfd, collects finished jobs and

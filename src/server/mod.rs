@@ -1,10 +1,12 @@
 //! The server: the kinds of task it runs, and how they are started and wired together.
 //!
 //! It owns the task kinds (`listener`, `conn` for a connection, `signals`, `log_flusher`,
-//! `cache_sweeper`, `pool_task` for the worker pool's `jobs`, `metrics`, `upgrade` after SIGUSR2) and the `ServerTask` enum the loop runs them as; what they share
-//! (`shared`, `slots`, `idle`); the health check (`health`); HTTPS (`tls`); the request → reply decision (`handler`) and the reply → bytes
-//! renderer (`render`), with the fields the operator adds (`extra_fields`); the access log (`access_log`); start-up (`start`) and the worker
-//! supervisor (`supervisor`); and `simulate`, a connection driven over memory. It may use
+//! `cache_sweeper`, `pool_task` for the worker pool's `jobs`, `metrics`, `upgrade` after
+//! SIGUSR2) and the `ServerTask` enum the loop runs them as; what they share (`shared`,
+//! `slots`, `idle`); the trusted proxies and the client they name (`proxies`); the health
+//! check (`health`); HTTPS (`tls`); the request → reply decision (`handler`) and the reply →
+//! bytes renderer (`render`), with the fields the operator adds (`extra_fields`); the access
+//! log (`access_log`); start-up (`start`) and the worker supervisor (`supervisor`); and `simulate`, a connection driven over memory. It may use
 //! `runtime`, `site`, `http` and `sys`. Only the top (`lib.rs`) calls `start` and
 //! `supervisor`; the other files here do not use this one, so the enum can name them all.
 

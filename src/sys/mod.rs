@@ -1,5 +1,6 @@
 //! The only code that calls libc and holds `unsafe`: epoll, sockets, file opening, sendfile,
-//! space reservation and the page cache.
+//! space reservation and the page cache, eventfd, signals and processes, listening sockets
+//! passed in (socket activation, upgrades), and shared memory for `--workers` metrics.
 //!
 //! Every wrapper returns `io::Result`, retries `EINTR` where a retry is always right, and hands
 //! `EAGAIN` back to the caller as `ErrorKind::WouldBlock`, because only the caller knows which

@@ -17,7 +17,7 @@ use std::io::Write;
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::runtime::error_log::civil_from_days;
+use crate::http::date::civil_from_seconds;
 
 /// Starts a line: every field up to the status.
 pub(super) fn begin(peer: Option<IpAddr>, request_line: &[u8], now: SystemTime) -> Vec<u8> {
@@ -66,7 +66,7 @@ pub(super) fn finish(
 fn write_time(line: &mut Vec<u8>, now: SystemTime) {
     let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
     let seconds = since_epoch.as_secs();
-    let (year, month, day) = civil_from_days(seconds / 86_400);
+    let (year, month, day) = civil_from_seconds(seconds);
     let of_day = seconds % 86_400;
     let _ = write!(
         line,

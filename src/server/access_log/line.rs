@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::runtime::error_log::civil_from_days;
+use crate::http::date::civil_from_seconds;
 use crate::server::access_log::json;
 
 /// `--log-format`: how each line is written.
@@ -138,9 +138,8 @@ fn clf_time(epoch_seconds: u64) -> Vec<u8> {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let days = epoch_seconds / 86_400;
     let seconds_of_day = epoch_seconds % 86_400;
-    let (year, month, day) = civil_from_days(days);
+    let (year, month, day) = civil_from_seconds(epoch_seconds);
     format!(
         "[{day:02}/{}/{year}:{:02}:{:02}:{:02} +0000]",
         MONTHS[(month - 1) as usize],

@@ -1,5 +1,6 @@
-//! The access log: one line per response in the Combined Log Format, plus the time the
-//! request took, written without ever blocking the loop.
+//! The access log: one line per response, in the Combined Log Format plus the time the
+//! request took, or as JSON (`--log-format json`, `json`), written without ever blocking the
+//! loop.
 //!
 //! ```text
 //! 127.0.0.1 - - [25/Nov/2026:20:01:07 +0000] "GET /a.txt HTTP/1.1" 200 6 "-" "curl/7.88.1" 0.000

@@ -6,7 +6,7 @@
 //! `u64` waiter tokens its caller gave it, so the caller can wake the requests that waited.
 //!
 //! The cache of results is `cache` (`CompressedCache`). Invariants:
-//! - A variant is keyed by its file's identity (device, inode, size, mtime to the ns), so
+//! - A variant is keyed by its file's identity (device, inode, size, mtime and ctime), so
 //!   a changed file is never answered with the old file's variant: its new identity misses,
 //!   and the old entry ages out (or goes at once with `remove_file`).
 //! - The cache's bytes (`used_bytes`) never exceed its capacity; every lookup, insertion and
@@ -199,7 +199,7 @@ pub fn compress_file(
 }
 
 /// The strong ETag of a compressed variant: the file's own tag with the coding and level
-/// added inside the quotes, `"ino-len-mtime"` → `"ino-len-mtime-br6"`.
+/// added inside the quotes, `"size-mtime"` → `"size-mtime-br6"`.
 ///
 /// A different representation needs a different entity tag (RFC 9110 §8.8.3), and a strong
 /// one must change whenever the bytes can (§8.8.1): the file's tag changes with its content,
