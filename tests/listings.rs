@@ -398,3 +398,23 @@ fn a_large_listing_does_not_hold_other_connections() {
     let page = listing.read_response();
     assert_eq!(page.status, 200, "{}", page.summary());
 }
+
+/// A listing hides what serving hides, and no more: `/.well-known/` is served with dotfiles
+/// hidden, so the root's listing shows it; `.git` and a dotfile inside `.well-known` stay out.
+#[test]
+fn listings_show_well_known_and_hide_other_dotfiles() {
+    let server = Server::start(&["--autoindex"]);
+    server.write(".well-known/security.txt", "Contact: x\n");
+    server.write(".well-known/.secret", "s");
+    server.write(".git/config", "c");
+    server.write("a.txt", "a");
+    let root = get(&server, "/", &[]);
+    assert_eq!(root.status, 200, "{}", root.summary());
+    let html = String::from_utf8_lossy(&root.body);
+    assert!(html.contains(".well-known/"), "{html}");
+    assert!(!html.contains(".git"), "{html}");
+    let inner = get(&server, "/.well-known/", &[]);
+    let html = String::from_utf8_lossy(&inner.body);
+    assert!(html.contains("security.txt"), "{html}");
+    assert!(!html.contains(".secret"), "{html}");
+}

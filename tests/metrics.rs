@@ -177,6 +177,27 @@ fn a_timeout_is_counted_by_kind() {
     );
 }
 
+/// A connection that never sends a byte is under the head timeout, not the keep-alive one:
+/// it is counted as `head`, and the keep-alive count stays at zero.
+#[test]
+fn a_silent_new_connection_times_out_as_head_not_keepalive() {
+    let (server, addr) = start(&["--head-timeout", "1"]);
+    let mut silent = server.connect();
+    silent.set_read_timeout(std::time::Duration::from_secs(4));
+    silent.wait_closed().expect("closed at the head timeout");
+    let Some(samples) = parse(&scrape(addr, "/metrics").body_text()) else {
+        return;
+    };
+    assert_eq!(
+        value(&samples, r#"tinyhttpd_timeouts_total{kind="head"}"#),
+        1.0
+    );
+    assert_eq!(
+        value(&samples, r#"tinyhttpd_timeouts_total{kind="keepalive"}"#),
+        0.0
+    );
+}
+
 #[test]
 fn one_scrape_sums_every_worker() {
     let (server, addr) = start(&["--workers", "2"]);

@@ -46,8 +46,9 @@ pub(super) fn parse_media_type(value: &str) -> Result<String, String> {
 /// A header value we will send verbatim: visible ASCII and spaces only, so no flag can
 /// inject a line break into a response.
 pub(super) fn parse_header_value(value: &str) -> Result<String, String> {
-    if value.is_empty() || !value.bytes().all(|b| b == b' ' || b.is_ascii_graphic()) {
-        return Err("must be visible ASCII characters and spaces".to_string());
+    // The same rule as a `--header` value: `--cache-control` is one.
+    if !crate::http::header_rules::is_field_value(value) {
+        return Err("must be visible ASCII characters, spaces and tabs".to_string());
     }
     Ok(value.trim().to_string())
 }

@@ -75,6 +75,15 @@ impl HeaderRule {
 }
 
 /// `Name: value` checked, as `\r\nName: value`.
+/// Whether `value` may be sent as a header field's value as it is: not empty, visible ASCII,
+/// spaces and tabs (RFC 9110 §5.5, without obs-text), so no CR, LF or NUL can split a head.
+pub fn is_field_value(value: &str) -> bool {
+    !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b == b' ' || b == b'\t' || b.is_ascii_graphic())
+}
+
 fn field_line(field: &str) -> Result<Box<[u8]>, String> {
     let (name, value) = field
         .split_once(':')
@@ -91,11 +100,7 @@ fn field_line(field: &str) -> Result<Box<[u8]>, String> {
         return Err(format!("{name} may not be set: {why}"));
     }
     let value = value.trim_matches([' ', '\t']);
-    if value.is_empty()
-        || !value
-            .bytes()
-            .all(|b| b == b' ' || b == b'\t' || b.is_ascii_graphic())
-    {
+    if !is_field_value(value) {
         return Err(format!(
             "the value of {name} must be visible ASCII characters, spaces and tabs"
         ));
@@ -176,6 +181,20 @@ mod tests {
         let mut out = Vec::new();
         rules.write(rules.matching(path.as_bytes()), &mut out);
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn field_values() {
+        for (value, ok) in [
+            ("public, max-age=60", true),
+            ("a\tb", true),
+            ("", false),
+            ("a\r\nSet-Cookie: x", false),
+            ("a\0b", false),
+            ("caf\u{e9}", false),
+        ] {
+            assert_eq!(is_field_value(value), ok, "{value:?}");
+        }
     }
 
     #[test]

@@ -180,6 +180,9 @@ impl Shared {
     /// Hands the content hashes the file cache wants (`--etag content`) to the pool, with
     /// `owner` (the connection that just used the cache) as the jobs' owner.
     pub fn submit_hash_jobs(&self, owner: TaskId) {
+        if !self.site.hashes_content() {
+            return; // nothing is ever hashed: spare every request the cache's borrow
+        }
         if let Some(pool) = &self.pool {
             self.hash_jobs.submit(pool, &mut self.files(), owner);
         }
@@ -244,10 +247,13 @@ impl Shared {
 
     /// The idle sweeper, once the cache holds an entry again: whoever calls this notifies it.
     pub fn sweeper_to_wake(&self) -> Option<TaskId> {
+        // Asked on every response: while the sweeper is not idle, no borrow of the cache.
+        let sweeper = self.idle_sweeper.get()?;
         if self.files.borrow().is_empty() {
             return None;
         }
-        self.idle_sweeper.take()
+        self.idle_sweeper.set(None);
+        Some(sweeper)
     }
 
     /// The same, answering the health check `health`.

@@ -215,6 +215,11 @@ impl Site {
         self.options.serve_hidden
     }
 
+    /// `--etag content`: ETags are hashes that workers compute.
+    pub fn hashes_content(&self) -> bool {
+        self.options.etag == EtagMode::Content
+    }
+
     /// The URL path of the page configured for error `code`, if any.
     pub fn error_page(&self, code: u16) -> Option<&[u8]> {
         self.options

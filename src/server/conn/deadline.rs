@@ -69,7 +69,10 @@ impl<S: Transport> Connection<S> {
     /// What the current state's deadline bounds, for the metrics.
     fn timeout_kind(&self) -> TimeoutKind {
         match &self.state {
-            State::ReadHead { .. } if self.input.is_empty() => TimeoutKind::KeepAlive,
+            // Between requests; a connection that never sent one is under the head timeout.
+            State::ReadHead { .. } if self.input.is_empty() && self.slot.has_served() => {
+                TimeoutKind::KeepAlive
+            }
             State::ReadHead { .. } => TimeoutKind::Head,
             State::DiscardBody { .. } => TimeoutKind::Body,
             State::Send { .. } | State::Linger { .. } => TimeoutKind::Send,

@@ -33,11 +33,7 @@ impl<S: Transport> Connection<S> {
                 // The client's first request may have come with its last handshake message
                 // and already sit decrypted in the transport: look before waiting for an edge.
                 self.can_read = true;
-                let state = State::ReadHead {
-                    scanned: 0,
-                    deadline: cx.now() + self.shared.timeouts().head,
-                    idle: false,
-                };
+                let state = self.first_head_state(cx.now());
                 (state, Flow::Continue)
             }
             Ok(Handshake::WantRead) => {

@@ -338,12 +338,13 @@ impl<S: Transport> Connection<S> {
         if wake.shutdown {
             self.shorten_first_wait(cx.now());
         }
-        if self.slot.is_reclaimed() && !wake.readable {
+        let reclaimed = self.slot.is_reclaimed();
+        if reclaimed && !wake.readable {
             self.state = State::Done; // the listener needs this idle connection's place
         } else if wake.readable {
             // A connection the listener chose to close while its next request was already on
             // the way answers that request, with `Connection: close`, rather than drop it.
-            if self.slot.is_reclaimed() {
+            if reclaimed {
                 self.draining = true;
             }
             self.slot.leave_idle();

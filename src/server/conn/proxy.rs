@@ -70,17 +70,6 @@ impl<S: Transport> Connection<S> {
         }
     }
 
-    /// The first request's head, due within the head timeout from `now` (the accept, or the
-    /// end of the PROXY header), not the keep-alive timeout: a client that never sends a
-    /// byte is not kept for the idle time.
-    fn first_head_state(&self, now: Instant) -> State {
-        State::ReadHead {
-            scanned: 0,
-            deadline: now + self.shared.timeouts().head,
-            idle: false,
-        }
-    }
-
     /// The client of the request whose head is the first `head_len` bytes of the input: the
     /// address `--real-ip-header` names when the peer is a trusted proxy, else the peer.
     pub(super) fn request_client(&self, head_len: usize) -> Option<IpAddr> {

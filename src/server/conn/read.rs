@@ -397,6 +397,17 @@ impl<S: Transport> Connection<S> {
         }
     }
 
+    /// The first request's head, due within the head timeout from `now` (the accept, or the
+    /// end of the PROXY header), not the keep-alive timeout: a client that never sends a
+    /// byte is not kept for the idle time.
+    pub(super) fn first_head_state(&self, now: Instant) -> State {
+        State::ReadHead {
+            scanned: 0,
+            deadline: now + self.shared.timeouts().head,
+            idle: false,
+        }
+    }
+
     /// Waiting for the next request: idle if nothing of it has arrived yet, else its head's
     /// time starts now (its bytes came with the previous request).
     pub(super) fn read_head_state(&self, now: Instant) -> State {

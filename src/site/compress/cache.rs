@@ -131,7 +131,7 @@ impl CompressedCache {
     /// Looks `key` up on behalf of `waiter`, marking a hit as just used; on a miss, registers
     /// `waiter` to be returned by `finish(key, ..)`.
     pub fn begin(&mut self, key: VariantKey, waiter: u64) -> Begin {
-        match self.lookup(key) {
+        match self.find(key) {
             Some(Some(variant)) => return Begin::Hit(variant),
             Some(None) => return Begin::Identity,
             None => {}
@@ -149,13 +149,20 @@ impl CompressedCache {
     }
 
     /// The cached result for `key`, marked as just used: `Some(None)` means identity. Unlike
-    /// `begin`, a miss registers nobody.
+    /// `begin`, a miss registers nobody. Counted as the request's hit or miss (`begin`, which
+    /// follows a miss, is not counted again).
     pub fn lookup(&mut self, key: VariantKey) -> Option<Option<Rc<CompressedVariant>>> {
-        let Some(&slot) = self.entries.get(&key) else {
-            self.misses += 1;
-            return None;
-        };
-        self.hits += 1;
+        let found = self.find(key);
+        match found {
+            Some(_) => self.hits += 1,
+            None => self.misses += 1,
+        }
+        found
+    }
+
+    /// `lookup` without counting.
+    fn find(&mut self, key: VariantKey) -> Option<Option<Rc<CompressedVariant>>> {
+        let &slot = self.entries.get(&key)?;
         self.unlink(slot);
         self.push_newest(slot);
         let entry = self.slots.get(slot)?.as_ref()?;

@@ -335,3 +335,17 @@ fn a_changed_file_misses() {
     new.file.len += 1;
     assert!(matches!(cache.begin(new, 0), Begin::Started));
 }
+
+#[test]
+fn a_request_counts_once_whether_it_hits_or_misses() {
+    let mut cache = CompressedCache::new(1 << 20);
+    let cold = key(7, Coding::Br);
+    // The handler's lookup misses; the connection's begin that follows is not a second miss.
+    assert!(cache.lookup(cold).is_none());
+    assert!(matches!(cache.begin(cold, 1), Begin::Started));
+    assert_eq!(cache.hits_and_misses(), (0, 1));
+    cache.finish(cold, None);
+    // The next request's lookup is one hit.
+    assert!(cache.lookup(cold).is_some());
+    assert_eq!(cache.hits_and_misses(), (1, 1));
+}

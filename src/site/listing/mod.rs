@@ -29,8 +29,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use percent_encoding::{NON_ALPHANUMERIC, percent_encode};
 
 use crate::http::accept;
+use crate::http::date::civil_from_days;
 use crate::http::mime::ContentType;
-use crate::site::files::{Links, Site};
+use crate::site::files::{self, Links, Site};
 
 /// A listing shows at most this many entries (after sorting): it bounds the page a browser
 /// has to render and the bytes one response holds in memory.
@@ -197,7 +198,12 @@ fn read_entries(dir: &File, options: &Options) -> io::Result<(Vec<Entry>, bool)>
         }
         let item = item?;
         let name = item.file_name().as_bytes().to_vec();
-        if !options.serve_hidden && name.starts_with(b".") {
+        // The rule serving uses: `.well-known` at the root is listed, like it is served.
+        let segments = options
+            .url_path
+            .split(|&b| b == b'/')
+            .filter(|s| !s.is_empty());
+        if !options.serve_hidden && files::hides(segments.chain([name.as_slice()])) {
             continue;
         }
         // An lstat through the directory's fd; an entry removed since is skipped.
@@ -295,22 +301,6 @@ fn rfc3339(time: SystemTime) -> Option<[u8; RFC3339_LEN]> {
     put(14, second_of_day / 60 % 60, 2);
     put(17, second_of_day % 60, 2);
     Some(out)
-}
-
-/// (year, month, day) of the proleptic Gregorian calendar for days since 1970-01-01
-/// (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]
