@@ -247,6 +247,7 @@ pub fn write_content_range(out: &mut Vec<u8>, range: ContentRange) {
 pub const HTML: ContentType = ContentType {
     essence: "text/html",
     utf8: true,
+    compressible: true,
 };
 
 const PAGE_START: &[u8] = b"<!DOCTYPE html>\n<html><head><title>";

@@ -315,8 +315,7 @@ fn select(
 /// Whether a file is compressed on the fly: a compressible type, and a size worth it and
 /// small enough to compress whole (`COMPRESS_MIN_BYTES..=COMPRESS_MAX_BYTES`).
 fn compressible(file: &StaticFile) -> bool {
-    compress::is_compressible(file.content_type.essence)
-        && (COMPRESS_MIN_BYTES..=COMPRESS_MAX_BYTES).contains(&file.len)
+    file.content_type.compressible && (COMPRESS_MIN_BYTES..=COMPRESS_MAX_BYTES).contains(&file.len)
 }
 
 /// Preconditions first (RFC 9110 §13.2.2), then Range (§14.2), both on the selected

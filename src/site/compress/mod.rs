@@ -1,5 +1,6 @@
-//! Compressing files on the fly: which types to compress, how hard, the compression itself,
-//! and a bounded cache of the results with one job per cold variant.
+//! Compressing files on the fly: the sizes worth it, how hard, the compression itself, and a
+//! bounded cache of the results with one job per cold variant. Which types are worth it is
+//! judged once per type, by `http::mime` (`ContentType::compressible`).
 //!
 //! Nothing here knows the loop, a socket or the clock. `compress` and `variant` are the body
 //! of a worker job; `CompressedCache` lives on the loop thread and hands out the opaque
@@ -46,46 +47,6 @@ pub const COMPRESS_MAX_BYTES: u64 = 8 * 1024 * 1024;
 /// The default bound of the compressed-variant cache (`--compress-cache-bytes`): about a
 /// thousand typical compressed assets of 30 KB.
 pub const COMPRESS_CACHE_DEFAULT_BYTES: usize = 32 * 1024 * 1024;
-
-/// Whether a response of this media type is worth compressing: text and other formats that
-/// are not compressed already. An allow-list, because an unknown type is more likely binary.
-/// Parameters (`; charset=utf-8`) are ignored; types are case-insensitive (RFC 9110 §8.3.1).
-pub fn is_compressible(content_type: &str) -> bool {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim_matches([' ', '\t']);
-    let Some((kind, subtype)) = essence.split_once('/') else {
-        return false;
-    };
-    if kind.eq_ignore_ascii_case("text") {
-        return true;
-    }
-    // Structured syntax suffixes (RFC 6839): image/svg+xml, application/ld+json, ...
-    let suffix = subtype.rsplit_once('+').map(|(_, suffix)| suffix);
-    if suffix.is_some_and(|s| s.eq_ignore_ascii_case("xml") || s.eq_ignore_ascii_case("json")) {
-        return true;
-    }
-    const COMPRESSIBLE: &[&str] = &[
-        "application/javascript",
-        "application/x-javascript",
-        "application/ecmascript",
-        "application/json",
-        "application/xml",
-        "application/wasm",
-        "application/vnd.ms-fontobject",
-        "application/x-font-ttf",
-        "application/x-font-otf",
-        "font/ttf",
-        "font/otf",
-        "font/collection",
-        "image/bmp",
-        "image/x-icon",
-        "image/vnd.microsoft.icon",
-    ];
-    COMPRESSIBLE.iter().any(|t| t.eq_ignore_ascii_case(essence))
-}
 
 /// How hard to compress: `--compress-level`, 1 (fastest) to 9 (smallest), as with gzip.
 /// Each level maps to a gzip level, a Brotli quality and a zstd level of similar cost

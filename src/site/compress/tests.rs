@@ -4,6 +4,7 @@ use std::rc::Rc;
 
 use super::cache::ENTRY_OVERHEAD_BYTES;
 use super::*;
+use crate::http::mime::is_compressible;
 use std::process::{Command, Stdio};
 
 /// About `len` bytes of JavaScript-like text: repetitive, as real sources are.

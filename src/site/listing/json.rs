@@ -16,6 +16,7 @@ use crate::http::mime::ContentType;
 const JSON: ContentType = ContentType {
     essence: "application/json",
     utf8: false,
+    compressible: true,
 };
 
 pub(super) fn page(listing: &Listing<'_>) -> Page {
