@@ -8,7 +8,7 @@ pub mod common;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, UNIX_EPOCH};
 
 use common::*;
@@ -38,21 +38,13 @@ for e in entries:
     e["mtime"] = bool(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", e["mtime"]))
     print(json.dumps(e, sort_keys=True))
 "#;
-    let mut child = match Command::new("python3")
-        .args(["-c", SCRIPT])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    {
-        Ok(child) => child,
+    let output = match python3_stdin(SCRIPT, body) {
+        Ok(output) => output,
         Err(e) => {
             eprintln!("note: python3 not available ({e}), JSON parse check skipped");
             return None;
         }
     };
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), body).unwrap();
-    let output = child.wait_with_output().unwrap();
     assert!(
         output.status.success(),
         "python3 refused the JSON: {}\n{}",

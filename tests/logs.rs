@@ -13,25 +13,6 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-/// The lines of `path` once `done` holds for them and the file ends with a whole line;
-/// panics after 5 s.
-fn poll_lines(path: &Path, done: impl Fn(&[String]) -> bool) -> Vec<String> {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        let lines: Vec<String> = text.lines().map(str::to_string).collect();
-        if (text.is_empty() || text.ends_with('\n')) && done(&lines) {
-            return lines;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} not as expected after 5 s: {text:?}",
-            path.display()
-        );
-        thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// The query-string tags (`?n=TAG`) of the access-log lines, in order.
 fn tags(lines: &[String]) -> Vec<String> {
     lines
@@ -616,21 +597,13 @@ for line in sys.stdin:
                       o["status"], o["bytes_sent"], o["referer"], o["user_agent"],
                       o["request_time"]]))
 "#;
-    let mut child = Command::new("python3")
-        .args(["-c", SCRIPT])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("python3");
     let text = lines.join("\n") + "\n";
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "not JSON: {text}");
+    let output = python3_stdin(SCRIPT, text.as_bytes()).expect("python3");
+    assert!(
+        output.status.success(),
+        "not JSON: {text}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let parsed = String::from_utf8(output.stdout).unwrap();
     let rows: Vec<&str> = parsed.lines().collect();
     assert_eq!(rows.len(), 2, "{parsed}");

@@ -26,16 +26,7 @@ fn server_with_log(dir: &TempDir, args: &[&str]) -> (Server, PathBuf) {
 
 /// The access log's lines once it has `count` of them; panics after 5 s.
 fn log_lines(path: &Path, count: usize) -> Vec<String> {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        let lines: Vec<String> = text.lines().map(str::to_string).collect();
-        if lines.len() >= count && text.ends_with('\n') {
-            return lines;
-        }
-        assert!(Instant::now() < deadline, "access log after 5 s: {text:?}");
-        thread::sleep(Duration::from_millis(20));
-    }
+    poll_lines(path, |lines| lines.len() >= count)
 }
 
 /// The client address an access-log line starts with.

@@ -8,8 +8,7 @@ use std::io::Read;
 use std::net::IpAddr;
 use std::path::Path;
 use std::process::Command;
-use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::*;
 
@@ -795,24 +794,6 @@ fn assert_common_fields(entry: &LogLine, started: u64, line: &str) {
     );
 }
 
-/// Reads the log until `done` says the lines are all there, for up to 5 s; returns them.
-fn poll_log(path: &Path, done: impl Fn(&[String]) -> bool) -> Vec<String> {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        let complete = text.is_empty() || text.ends_with('\n');
-        let lines: Vec<String> = text.lines().map(str::to_string).collect();
-        if complete && done(&lines) {
-            return lines;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "access log incomplete after 5 s: {text:?}"
-        );
-        thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// The single line whose request target is `target`.
 fn line_for<'a>(entries: &'a [(String, LogLine)], target: &str) -> &'a (String, LogLine) {
     let mut found = entries.iter().filter(|(_, e)| e.target == target);
@@ -865,7 +846,7 @@ fn access_log_lines_to_a_file() {
         }
     }
 
-    let lines = poll_log(&log, |lines| {
+    let lines = poll_lines(&log, |lines| {
         lines.len() >= 6 && lines.iter().any(|l| l.contains("/huge.bin"))
     });
     assert_eq!(lines.len(), 6, "one line per response: {lines:#?}");
@@ -1081,7 +1062,7 @@ fn refused_requests_are_logged_with_their_line() {
         conn.send(raw);
         let _ = conn.read_response();
     }
-    let lines = poll_log(&log, |lines| lines.len() >= 2);
+    let lines = poll_lines(&log, |lines| lines.len() >= 2);
     assert!(
         lines
             .iter()

@@ -79,6 +79,22 @@ pub fn dump_dom(browser: &str, url: &str, profile: &std::path::Path) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// Runs `python3 -c script` with `input` on its standard input; its output, captured. `Err`
+/// when python3 cannot be started.
+pub fn python3_stdin(script: &str, input: &[u8]) -> std::io::Result<std::process::Output> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    // A script that exits without reading all of it is the caller's to judge by its status.
+    let _ = child.stdin.take().expect("piped stdin").write_all(input);
+    child.wait_with_output()
+}
+
 /// HTTPS: certificates made with `openssl req`, and a blocking rustls client.
 mod tls;
 pub use tls::*;
